@@ -158,6 +158,8 @@ class Segment(BaseModel):
     vocals: Vocals
     chords: list[str]  # distinct chord labels in order of first appearance
     caption: str = ""
+    # Tagger penultimate-layer vector pooled over the span: "sounds like" search in memory.
+    audio_embedding: list[float] | None = None
 
 
 class Narrative(BaseModel):
@@ -188,6 +190,13 @@ class SongAnalysis(BaseModel):
     segments: list[Segment]  # the 10 s windows inside the sections
     timings: dict[str, float]  # stage -> seconds
     narrative: Narrative | None = None
+    audio_embedding: list[float] | None = None  # pooled over the whole song
 
-    def to_json(self, **kwargs) -> str:
-        return self.model_dump_json(by_alias=True, **kwargs)
+    def to_json(self, *, include_embeddings: bool = False, indent: int | None = None) -> str:
+        """The public JSON; embeddings are bulky and left out unless asked for."""
+        exclude = None if include_embeddings else {
+            "audio_embedding": True,
+            "sections": {"__all__": {"audio_embedding"}},
+            "segments": {"__all__": {"audio_embedding"}},
+        }
+        return self.model_dump_json(by_alias=True, exclude=exclude, indent=indent)
