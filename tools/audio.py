@@ -20,6 +20,7 @@ ANALYSIS_RATE = 44100
 MAX_DURATION_S = 30 * 60.0
 _BLOCK_FRAMES = 1 << 18
 # Formats libsndfile cannot read; ffmpeg decodes them when it is installed.
+_SAMPLE_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 _FFMPEG_SUFFIXES = {".m4a", ".aac", ".mp4", ".wma", ".opus", ".webm", ".mka"}
 
 
@@ -64,6 +65,18 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def check_path(path: str | Path) -> Path:
+    """The path, if it names a non-empty file; else an `AudioError` saying what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: the file is empty")
+    return path
+
+
 def load_audio(
     path: str | Path,
     *,
@@ -86,13 +99,7 @@ def load_audio(
     AudioError
         For a missing, empty, unreadable, truncated or over-long file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: the file is empty")
+    path = check_path(path)
     sha256 = file_sha256(path)
     if path.suffix.lower() in _FFMPEG_SUFFIXES:
         samples, native_rate, channels, tags = _decode_ffmpeg(path, sample_rate, max_duration_s)
@@ -138,6 +145,8 @@ def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
         raise AudioError(f"{path}: not a readable audio file ({reason})") from None
     with handle:
         native_rate, channels, expected = handle.samplerate, handle.channels, handle.frames
+        info_format = handle.format
+        frame_bytes = _SAMPLE_BYTES.get(handle.subtype, 0) * channels
         if expected > 0:
             _check_duration(path, expected / native_rate, max_duration_s)
         tags = {key: value for key, value in handle.copy_metadata().items() if value}
@@ -156,13 +165,29 @@ def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
         except (sf.LibsndfileError, RuntimeError) as error:
             raise AudioError(f"{path}: corrupt audio, decoding failed after "
                              f"{_clock(decoded / native_rate)} ({error})") from None
-    # mp3 headers only estimate the length; for exact formats a shortfall means truncation.
-    if expected > 0 and decoded < 0.98 * expected and path.suffix.lower() != ".mp3":
+    # libsndfile quietly shortens a cut WAV; its header still says how much data there was.
+    if info_format == "WAV" and frame_bytes:
+        expected = max(expected, _declared_wav_bytes(path) // frame_bytes)
+    # mp3 lengths from headers are estimates; other formats state theirs exactly.
+    tolerance = 0.9 if info_format == "MP3" else 0.98
+    if expected > 0 and decoded < tolerance * expected:
         raise AudioError(
             f"{path}: truncated audio, the header promises {_clock(expected / native_rate)} "
             f"but only {_clock(decoded / native_rate)} could be decoded"
         )
     return np.concatenate(pieces).astype(np.float32), native_rate, channels, tags
+
+
+def _declared_wav_bytes(path: Path) -> int:
+    """The data size a RIFF header declares, when the file holds less than that; else 0."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    position = head.find(b"data", 12)
+    if head[:4] != b"RIFF" or position < 0 or position + 8 > len(head):
+        return 0
+    declared = int.from_bytes(head[position + 4: position + 8], "little")
+    available = path.stat().st_size - (position + 8)
+    return declared if declared > available else 0
 
 
 def _decode_ffmpeg(path: Path, sample_rate: int, max_duration_s: float):

@@ -1,0 +1,95 @@
+"""Rich terminal rendering of a `SongAnalysis`: summary table, section timeline, captions."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from tools.schema import SongAnalysis, Tag
+
+
+def clock(seconds: float) -> str:
+    """`m:ss`, the way the narrative and the report write times."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _tags(tags: list[Tag], limit: int = 4) -> str:
+    return ", ".join(f"{tag.label} ({tag.score:.2f})" for tag in tags[:limit]) or "—"
+
+
+def summary_table(analysis: SongAnalysis) -> Table:
+    summary, source = analysis.summary, analysis.source
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    title = source.title or source.path
+    table.add_row("song", f"{title}" + (f" — {source.artist}" if source.artist else ""))
+    table.add_row("duration", f"{clock(source.duration_s)} ({source.sample_rate} Hz, "
+                              f"{source.channels} ch)")
+    if summary.silent:
+        table.add_row("audio", "silent")
+    key = (f"{summary.key} (confidence {summary.key_confidence:.2f})" if summary.key
+           else "no clear key")
+    table.add_row("key", key)
+    if analysis.key_changes:
+        changes = "; ".join(f"{clock(c.time)} {c.from_key} → {c.to_key}" for c in analysis.key_changes)
+        table.add_row("modulations", changes)
+    tempo = (f"{summary.bpm:.1f} BPM, {summary.time_signature or 'metre unclear'} "
+             f"(confidence {summary.bpm_confidence:.2f})" if summary.bpm else "no steady tempo")
+    table.add_row("tempo", tempo)
+    if summary.loudness_lufs is not None:
+        table.add_row("loudness", f"{summary.loudness_lufs:.1f} LUFS integrated, range "
+                                  f"{summary.loudness_range_lu or 0:.1f} LU")
+    table.add_row("genres", _tags(summary.genres))
+    table.add_row("moods", _tags(summary.moods))
+    table.add_row("instruments", _tags(summary.instruments))
+    vocals = summary.vocals
+    table.add_row("vocals", ("yes" if vocals.present else "no") + f" ({vocals.score:.2f})"
+                  + (f", {vocals.type}" if vocals.type else ""))
+    vibe = [f"{name} {value:.2f}" for name, value in
+            (("valence", summary.valence), ("energy", summary.energy),
+             ("danceability", summary.danceability)) if value is not None]
+    if vibe:
+        table.add_row("vibe", ", ".join(vibe))
+    if summary.melody and summary.melody.lowest_note:
+        melody = summary.melody
+        table.add_row("melody", f"{melody.lowest_note}–{melody.highest_note} "
+                                f"({melody.range_semitones} semitones), {melody.contour}")
+    for note in summary.notes:
+        table.add_row("note", note)
+    return table
+
+
+def section_table(analysis: SongAnalysis) -> Table:
+    table = Table(title="Sections", expand=True)
+    for column in ("time", "section", "key", "BPM", "LUFS", "vocals", "caption"):
+        table.add_column(column, overflow="fold", ratio=4 if column == "caption" else None)
+    for section in analysis.sections:
+        table.add_row(
+            f"{clock(section.start)}–{clock(section.end)}",
+            f"{section.label} [{section.cluster}]",
+            section.key or "—",
+            f"{section.bpm:.0f}" if section.bpm else "—",
+            f"{section.loudness_lufs:.1f}" if section.loudness_lufs is not None else "—",
+            "yes" if section.vocals.present else "no",
+            section.caption,
+        )
+    return table
+
+
+def render_analysis(analysis: SongAnalysis) -> Group:
+    """The whole report: summary, sections, narrative when present, timings."""
+    parts = [Panel(summary_table(analysis), title="linernotes", border_style="cyan"),
+             section_table(analysis)]
+    if analysis.narrative:
+        narrative = analysis.narrative
+        status = "verified" if narrative.verified else f"{narrative.claims_failed} claims failed"
+        parts.append(Panel(Markdown(narrative.markdown),
+                           title=f"Narrative ({narrative.provider}, {status})"))
+    timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in analysis.timings.items())
+    parts.append(Text(f"timings: {timings}", style="dim"))
+    return Group(*parts)
