@@ -155,7 +155,7 @@ def run_song_passes(
         return result
 
     loudness = timed("loudness", measure_loudness, audio)
-    silent = is_silent(loudness)
+    silent = is_silent(audio, loudness=loudness)
     if silent:
         notes.append("the recording is silent: no key, tempo, chords or tags to measure")
         return SongPasses(audio=audio, loudness=loudness, silent=True, rhythm=None, tonality=None,
