@@ -179,11 +179,11 @@ def run_song_passes(
             melody=melody.result(), sections=[], timings=timings, notes=notes,
         )
     if passes.rhythm is not None and passes.rhythm.downbeats:
-        embeddings, embedding_times = passes.tags.frame_embeddings()
+        tags = passes.tags
         passes.sections = timed(
             "structure", segment_sections, audio, beats=passes.rhythm.beats,
-            downbeats=passes.rhythm.downbeats, embeddings=embeddings,
-            embedding_times=embedding_times, loudness=loudness,
+            downbeats=passes.rhythm.downbeats, embeddings=tags.embeddings,
+            embedding_times=tags.starts + tags.patch_s / 2, loudness=loudness,
         )
     else:
         passes.sections = _single_section(audio)
@@ -249,7 +249,7 @@ def summarize(passes: SongPasses) -> Summary:
     tags = passes.tags.summary() if passes.tags else _no_tags()
     vibe = passes.vibe.summary() if passes.vibe else None
     rhythm = passes.rhythm
-    notes = list(passes.notes)
+    notes = list(passes.notes) + (passes.tags.notes if passes.tags else [])
     if key is not None and key.key is None:
         notes.append("no clear key")
     if rhythm is not None and rhythm.bpm is None:

@@ -1,0 +1,247 @@
+"""Genre, mood, instrument and vocal tags of a whole song, computed once and sliced per span.
+
+Both musicnn taggers (MagnaTagATune and Million Song Dataset, 50 tags each) run over
+consecutive 3 s patches; a span's tags are the mean of its patches' probabilities, mapped
+from the 100 raw tags into genres, moods, instruments and vocals. When a folder of Essentia
+TensorFlow models is given and usable, those models tag instead (see `tools.essentia_models`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from tools import essentia_models as essentia_backend
+from tools import musicnn
+from tools.audio import Audio
+from tools.schema import Tag, TagSummary, Vocals
+
+# Patches quieter than this (RMS, dBFS) are silence: nothing to tag there.
+SILENCE_DB = -60.0
+MIN_TAG_SCORE = 0.1
+MAX_TAGS = 5
+_BATCH = 16
+
+# (model, raw tag) -> the label shown; tags both datasets share are merged by taking the max.
+GENRES = {
+    ("MSD_musicnn", tag): tag.lower() for tag in (
+        "rock", "pop", "alternative", "indie", "electronic", "dance", "alternative rock", "jazz",
+        "metal", "classic rock", "soul", "indie rock", "electronica", "folk", "punk", "blues",
+        "hard rock", "ambient", "experimental", "Hip-Hop", "country", "funk", "electro",
+        "heavy metal", "Progressive rock", "rnb", "indie pop", "House", "chillout",
+        "easy listening")
+} | {
+    ("MTT_musicnn", tag): tag for tag in (
+        "classical", "techno", "electronic", "rock", "ambient", "indian", "opera", "pop",
+        "new age", "dance", "country", "metal")
+} | {("MTT_musicnn", "classic"): "classical", ("MTT_musicnn", "choral"): "choral"}
+MOODS = {
+    ("MSD_musicnn", tag): tag.lower() for tag in (
+        "happy", "sad", "beautiful", "Mellow", "chill", "sexy", "catchy", "party")
+} | {
+    ("MTT_musicnn", tag): tag for tag in ("slow", "fast", "loud", "quiet", "soft", "weird")
+}
+INSTRUMENTS = {
+    ("MTT_musicnn", tag): tag for tag in (
+        "guitar", "strings", "drums", "piano", "violin", "synth", "harpsichord", "flute",
+        "sitar", "harp", "cello")
+} | {("MSD_musicnn", "guitar"): "guitar"}
+VOICE = {("MTT_musicnn", tag) for tag in (
+    "vocal", "vocals", "singing", "voice", "female", "male", "woman", "man", "male vocal",
+    "female vocal", "male voice", "female voice", "opera", "choir", "choral")} | {
+    ("MSD_musicnn", tag) for tag in ("female vocalists", "female vocalist", "male vocalists")}
+NO_VOICE = {("MTT_musicnn", tag) for tag in ("no vocals", "no vocal", "no voice")} | {
+    ("MSD_musicnn", "instrumental")}
+VOICE_TYPES = {
+    "female": {("MTT_musicnn", tag) for tag in ("female", "woman", "female vocal", "female voice")}
+    | {("MSD_musicnn", "female vocalists"), ("MSD_musicnn", "female vocalist")},
+    "male": {("MTT_musicnn", tag) for tag in ("male", "man", "male vocal", "male voice")}
+    | {("MSD_musicnn", "male vocalists")},
+    "choir": {("MTT_musicnn", "choir"), ("MTT_musicnn", "choral")},
+}
+
+
+@dataclass
+class TagFrames:
+    """Tag probabilities and embeddings per patch of a whole song.
+
+    Attributes
+    ----------
+    starts : np.ndarray
+        Start time (s) of each patch.
+    patch_s : float
+        Patch length in seconds.
+    scores : dict
+        `(model, raw tag)` to a per-patch probability array.
+    embeddings : np.ndarray
+        (patches, dims) penultimate-layer activations.
+    audible : np.ndarray
+        Per patch, whether it holds more than silence.
+    backend : str
+        "musicnn" or "essentia-tensorflow".
+    notes : list of str
+        Honest caveats, such as a requested backend that could not run.
+    """
+
+    starts: np.ndarray
+    patch_s: float
+    scores: dict[tuple[str, str], np.ndarray]
+    embeddings: np.ndarray
+    audible: np.ndarray
+    backend: str
+    genres: dict[tuple[str, str], str] = field(default_factory=lambda: GENRES)
+    moods: dict[tuple[str, str], str] = field(default_factory=lambda: MOODS)
+    instruments: dict[tuple[str, str], str] = field(default_factory=lambda: INSTRUMENTS)
+    voice: set[tuple[str, str]] = field(default_factory=lambda: VOICE)
+    no_voice: set[tuple[str, str]] = field(default_factory=lambda: NO_VOICE)
+    voice_types: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: VOICE_TYPES)
+    notes: list[str] = field(default_factory=list)
+
+    def _patches(self, start: float | None, end: float | None) -> np.ndarray:
+        """Indices of the audible patches whose centre lies in the span (else the nearest one)."""
+        start = 0.0 if start is None else start
+        end = np.inf if end is None else end
+        centres = self.starts + self.patch_s / 2
+        inside = (centres >= start) & (centres < end)
+        if not inside.any() and len(centres):
+            middle = (start + min(end, centres[-1] + self.patch_s / 2)) / 2
+            inside[np.argmin(np.abs(centres - middle))] = True
+        return np.flatnonzero(inside & self.audible)
+
+    def summary(self, *, start: float | None = None, end: float | None = None) -> TagSummary:
+        """Top genres, moods and instruments and the vocals verdict for a span (whole song by default).
+
+        Each list holds at most `MAX_TAGS` labels scoring at least `MIN_TAG_SCORE`, best first;
+        a silent span has no tags and no vocals.
+        """
+        patches = self._patches(start, end)
+        if not len(patches):
+            return TagSummary(genres=[], moods=[], instruments=[],
+                              vocals=Vocals(present=False, score=0.0))
+        mean = {key: float(values[patches].mean()) for key, values in self.scores.items()}
+        return TagSummary(genres=_top(mean, self.genres), moods=_top(mean, self.moods),
+                          instruments=_top(mean, self.instruments), vocals=self._vocals(mean))
+
+    def _vocals(self, mean: dict[tuple[str, str], float]) -> Vocals:
+        voice = max((mean[key] for key in self.voice if key in mean), default=0.0)
+        no_voice = max((mean[key] for key in self.no_voice if key in mean), default=0.0)
+        if voice + no_voice == 0:
+            return Vocals(present=False, score=0.0)
+        score = voice / (voice + no_voice)
+        present = score >= 0.5
+        kinds = {kind: max((mean[key] for key in keys if key in mean), default=0.0)
+                 for kind, keys in self.voice_types.items()}
+        best = max(kinds, key=kinds.get) if kinds else None
+        # A type only when it clearly leads the others.
+        others = [value for kind, value in kinds.items() if kind != best]
+        clear = best is not None and kinds[best] > 2 * max(others, default=0.0)
+        return Vocals(present=present, score=round(score, 3),
+                      type=best if present and clear else None)
+
+    def embedding(self, *, start: float | None = None, end: float | None = None) -> list[float]:
+        """The span's mean penultimate-layer vector, unit length ("sounds like" search).
+
+        An empty list for a silent span.
+        """
+        patches = self._patches(start, end)
+        if not len(patches):
+            return []
+        vector = self.embeddings[patches].mean(axis=0)
+        norm = np.linalg.norm(vector)
+        return (vector / norm if norm > 0 else vector).astype(float).tolist()
+
+
+def _top(mean: dict[tuple[str, str], float], mapping: dict[tuple[str, str], str]) -> list[Tag]:
+    merged: dict[str, float] = {}
+    for key, label in mapping.items():
+        if key in mean:
+            merged[label] = max(merged.get(label, 0.0), mean[key])
+    ranked = sorted(merged.items(), key=lambda item: -item[1])
+    return [Tag(label=label, score=round(score, 3))
+            for label, score in ranked[:MAX_TAGS] if score >= MIN_TAG_SCORE]
+
+
+def tag_audio(audio: Audio, *, essentia_models: str | None = None) -> TagFrames:
+    """Tag a whole song once, patch by patch.
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded song.
+    essentia_models : str, optional
+        Folder of Essentia TensorFlow models (else `$LINERNOTES_ESSENTIA_MODELS`); used instead
+        of musicnn when it holds usable models and essentia-tensorflow is installed.
+
+    Returns
+    -------
+    TagFrames
+        Per-patch scores; `summary()` and `embedding()` slice them per span.
+    """
+    folder = essentia_backend.models_folder(essentia_models)
+    notes = []
+    if folder is not None:
+        reason = essentia_backend.unusable_reason(folder)
+        if reason is None:
+            return essentia_frames(audio, folder=folder)
+        notes.append(f"Essentia models not used ({reason}); tagged with musicnn")
+    frames = musicnn_frames(audio)
+    frames.notes.extend(notes)
+    return frames
+
+
+def essentia_frames(audio: Audio, *, folder) -> TagFrames:
+    """The Essentia TensorFlow heads found in `folder`, as tag frames."""
+    samples = audio.at(essentia_backend.SAMPLE_RATE)
+    predictions = essentia_backend.predict(samples, folder=folder)
+    maps = essentia_backend.label_maps(predictions.heads)
+    by_task = {task: [head.name for head in predictions.heads if head.task == task]
+               for task in ("vocals", "voice_type")}
+    return TagFrames(
+        starts=predictions.starts, patch_s=predictions.patch_s, scores=predictions.scores,
+        embeddings=predictions.embeddings,
+        audible=_audible(samples, predictions.starts, predictions.patch_s,
+                         rate=essentia_backend.SAMPLE_RATE),
+        backend="essentia-tensorflow", genres=maps["genres"], moods=maps["moods"],
+        instruments=maps["instruments"],
+        voice={(name, "voice") for name in by_task["vocals"]},
+        no_voice={(name, "instrumental") for name in by_task["vocals"]},
+        voice_types={kind: {(name, kind) for name in by_task["voice_type"]}
+                     for kind in ("female", "male")},
+    )
+
+
+def musicnn_frames(audio: Audio) -> TagFrames:
+    """Both musicnn taggers over consecutive 3 s patches (musicnn's own default hop)."""
+    samples = audio.at(musicnn.SAMPLE_RATE)
+    spectrogram = musicnn.log_mel(samples)
+    length = musicnn.PATCH_FRAMES
+    if len(spectrogram) < length:  # musicnn repeat-pads short inputs in training
+        repeats = int(np.ceil(length / max(len(spectrogram), 1)))
+        spectrogram = np.tile(spectrogram, (repeats, 1))[:length]
+    count = (len(spectrogram) - length) // length + 1
+    patches = np.stack([spectrogram[i * length:(i + 1) * length] for i in range(count)])
+    hop_s = length * musicnn.FFT_HOP / musicnn.SAMPLE_RATE
+    starts = np.arange(count) * hop_s
+    audible = _audible(samples, starts, hop_s, rate=musicnn.SAMPLE_RATE)
+    scores, embeddings = {}, []
+    for model, labels in musicnn.LABELS.items():
+        network = musicnn.load_musicnn(model)
+        logits, penultimate = zip(*(network(torch.from_numpy(patches[i:i + _BATCH]))
+                                    for i in range(0, count, _BATCH)))
+        probabilities = torch.sigmoid(torch.cat(logits)).numpy()
+        scores |= {(model, label): probabilities[:, j] for j, label in enumerate(labels)}
+        embeddings.append(torch.cat(penultimate).numpy())
+    return TagFrames(starts=starts, patch_s=hop_s, scores=scores,
+                     embeddings=np.concatenate(embeddings, axis=1), audible=audible,
+                     backend="musicnn")
+
+
+def _audible(samples: np.ndarray, starts: np.ndarray, length_s: float, *, rate: int) -> np.ndarray:
+    """Per patch, whether its RMS level is above `SILENCE_DB`."""
+    levels = []
+    for start in starts:
+        patch = samples[int(start * rate):int((start + length_s) * rate)].astype(np.float64)
+        levels.append(10 * np.log10(np.mean(np.square(patch)) + 1e-20) if len(patch) else -np.inf)
+    return np.array(levels) > SILENCE_DB
