@@ -75,3 +75,17 @@ def test_embeddings_join_the_features():
                               embeddings=embeddings, embedding_times=times)
     assert not any(abs(s.start - 24.0) < 1.0 for s in plain)
     assert any(abs(s.start - 24.0) < 1.0 for s in joined)
+
+
+def test_a_long_gradual_piece_is_still_split():
+    """Two minutes of one slowly brightening chord: no sharp change, yet no 2-minute block."""
+    seconds = 120.0
+    t = np.arange(int(seconds * 44100)) / 44100
+    brightness = t / seconds
+    samples = triad((60, 64, 67), seconds, amplitude=0.2) * (1 - 0.5 * brightness) \
+        + 0.2 * brightness * np.sin(2 * np.pi * 1568.0 * t) + click_track(120.0, seconds)
+    beats = list(np.arange(0.0, seconds, 0.5))
+    sections = segment_sections(as_audio(samples.astype(np.float32)), beats=beats,
+                                downbeats=beats[::4], max_section_s=48.0)
+    assert len(sections) >= 3
+    assert all(s.end - s.start <= 48.0 + 2.0 for s in sections)

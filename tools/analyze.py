@@ -331,8 +331,11 @@ def _relative_energy(loudness: LoudnessResult, start: float, end: float) -> floa
 
 
 def _span_chords(chords: list[Chord], start: float, end: float) -> list[str]:
+    """Chords heard in the span, in order; one that only grazes its edge does not count."""
     labels: list[str] = []
     for chord in chords:
-        if chord.end > start and chord.start < end and chord.label != "N" and chord.label not in labels:
+        overlap = min(chord.end, end) - max(chord.start, start)
+        if overlap >= min(1.0, 0.5 * (chord.end - chord.start)) and chord.label != "N" \
+                and chord.label not in labels:
             labels.append(chord.label)
     return labels

@@ -50,6 +50,7 @@ def segment_sections(
     embedding_times: np.ndarray | None = None,
     loudness: LoudnessResult | None = None,
     min_section_s: float = 8.0,
+    max_section_s: float = 48.0,
 ) -> list[SectionSpan]:
     """Split a song into sections, cluster repeats and name their roles.
 
@@ -68,6 +69,8 @@ def segment_sections(
         Used for the sections' levels (intro, chorus, breakdown); else the signal's RMS.
     min_section_s : float
         Shortest section, rounded to whole bars (at least two).
+    max_section_s : float
+        Longer stretches without a clear change are split at their strongest change.
 
     Returns
     -------
@@ -86,7 +89,9 @@ def segment_sections(
     features, levels_db = _bar_features(audio, edges, embeddings=embeddings,
                                         embedding_times=embedding_times)
     distances = cdist(features, features)
-    cuts = _pick_boundaries(_novelty(distances, width=min_bars), min_bars=min_bars)
+    max_bars = max(2 * min_bars, int(round(max_section_s / max(bar_s, 1e-3))))
+    cuts = _pick_boundaries(_novelty(distances, width=min_bars), min_bars=min_bars,
+                            max_bars=max_bars)
     spans = list(zip([0, *cuts], [*cuts, len(edges) - 1]))
     clusters = _cluster(spans, features)
     levels = [_span_level(edges, span, levels_db, loudness) for span in spans]
@@ -181,10 +186,12 @@ def _mean_off_diagonal(block: np.ndarray) -> float:
     return float(block.sum() / (size * (size - 1)))
 
 
-def _pick_boundaries(novelty: np.ndarray, *, min_bars: int) -> list[int]:
+def _pick_boundaries(novelty: np.ndarray, *, min_bars: int, max_bars: int) -> list[int]:
     """Strongest novelty peaks first, keeping sections at least `min_bars` long.
 
-    The first and last section may be half as long (a short intro or ending).
+    The first and last section may be half as long (a short intro or ending). Music that
+    changes gradually has no peak above the threshold; a stretch longer than `max_bars` is
+    then split at its strongest change, so a long song never stays one block.
     """
     count = len(novelty) - 1
     edge_bars = max(1, min_bars // 2)
@@ -196,7 +203,14 @@ def _pick_boundaries(novelty: np.ndarray, *, min_bars: int) -> list[int]:
             continue
         if all(abs(edge - other) >= min_bars for other in chosen):
             chosen.append(int(edge))
-    return sorted(chosen)
+    while True:
+        bounds = [0, *sorted(chosen), count]
+        splits = [int(start + min_bars + np.argmax(novelty[start + min_bars: end - min_bars + 1]))
+                  for start, end in zip(bounds[:-1], bounds[1:])
+                  if end - start > max_bars and end - start >= 2 * min_bars]
+        if not splits:
+            return sorted(chosen)
+        chosen.extend(splits)
 
 
 def _cluster(spans: list[tuple[int, int]], features: np.ndarray) -> list[str]:
