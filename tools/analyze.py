@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from tools import cache
 from tools.audio import MAX_DURATION_S, Audio, check_path, file_sha256, load_audio
 from tools.captioner import Captioner, FeatureCaptioner
-from tools.chords import recognize_chords
+from tools.chords import analyze_harmony
 from tools.loudness import is_silent, measure_loudness, span_loudness
 from tools.melody import MelodyFrames, transcribe_melody
 from tools.rhythm import track_rhythm
@@ -35,7 +35,7 @@ from tools.schema import (
 )
 from tools.structure import SectionSpan, segment_sections
 from tools.tagging import TagFrames, tag_audio
-from tools.tonality import Tonality, analyze_tonality
+from tools.tonality import Tonality
 from tools.vibe import VibeFrames, measure_vibe
 
 # Shorter clips get no tempo, metre or sections: too few beats to measure honestly.
@@ -151,7 +151,7 @@ def run_song_passes(
         result = function(*args, **kwargs)
         timings[name] = time.perf_counter() - start
         if progress:
-            progress(name, len(timings) / 9)
+            progress(name, len(timings) / 8)
         return result
 
     loudness = timed("loudness", measure_loudness, audio)
@@ -166,16 +166,16 @@ def run_song_passes(
         notes.append(f"shorter than {MIN_RHYTHM_S:g} s: too short to measure tempo, metre or sections")
     # Longest first, so the two workers finish together.
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        chords = pool.submit(timed, "chords", recognize_chords, audio)
         rhythm = pool.submit(timed, "rhythm", track_rhythm, audio) if rhythmic else None
         tags = pool.submit(timed, "tags", tag_audio, audio, essentia_models=config.essentia_models)
-        tonality = pool.submit(timed, "key", analyze_tonality, audio)
         melody = pool.submit(timed, "melody", transcribe_melody, audio)
         vibe = pool.submit(timed, "vibe", measure_vibe, audio)
+        harmony = pool.submit(timed, "key+chords", analyze_harmony, audio)
+        tonality, chords = harmony.result()
         passes = SongPasses(
             audio=audio, loudness=loudness, silent=False,
-            rhythm=rhythm.result() if rhythm else None, tonality=tonality.result(),
-            chords=chords.result(), tags=tags.result(), vibe=vibe.result(),
+            rhythm=rhythm.result() if rhythm else None, tonality=tonality,
+            chords=chords, tags=tags.result(), vibe=vibe.result(),
             melody=melody.result(), sections=[], timings=timings, notes=notes,
         )
     if passes.rhythm is not None and passes.rhythm.downbeats:

@@ -68,6 +68,7 @@ class KeyEstimate(BaseModel):
 
     key: str | None
     confidence: float
+    notes: list[str] = []  # why there is no key: "silence", "no clear key", ...
 
 
 class Melody(BaseModel):
@@ -88,6 +89,7 @@ class RhythmResult(BaseModel):
     time_signature: str | None  # "4/4", "3/4"
     meter_confidence: float
     tempo_curve: list[TimedValue]
+    notes: list[str] = []  # why a value is missing: "too short for a tempo", ...
 
 
 class LoudnessResult(BaseModel):

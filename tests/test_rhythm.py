@@ -1,0 +1,72 @@
+"""Tempo, beats, downbeats and metre of synthesised click tracks."""
+
+import numpy as np
+import pytest
+
+from tools.audio import Audio
+from tools.rhythm import track_rhythm
+
+RATE = 44100
+
+
+def audio_of(samples: np.ndarray) -> Audio:
+    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synth.wav",
+                 sha256="", channels=1, native_rate=RATE)
+
+
+def click_track(*, bpm: float, beats_per_bar: int, seconds: float = 24.0,
+                start: float = 0.5) -> np.ndarray:
+    """A drum-machine pattern: a kick and a new bass note on each bar's first beat,
+    hi-hat clicks on the others, so the bar is marked as music marks it."""
+    signal = np.zeros(int(seconds * RATE))
+    rng = np.random.default_rng(1)
+    length = int(0.2 * RATE)
+    t = np.arange(length) / RATE
+    hat = rng.normal(size=length) * np.exp(-t / 0.01)
+    kick = np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-t / 0.03)) / RATE) * np.exp(-t / 0.08)
+    beat = 60.0 / bpm
+    for index, time in enumerate(np.arange(start, seconds - 0.2, beat)):
+        begin = int(time * RATE)
+        sound = 0.3 * hat
+        if index % beats_per_bar == 0:
+            bar = index // beats_per_bar
+            bass_hz = (110.0, 146.8, 98.0, 130.8)[bar % 4]
+            sustain = np.arange(int(beats_per_bar * beat * RATE * 0.9)) / RATE
+            bass = 0.3 * np.sin(2 * np.pi * bass_hz * sustain) * np.exp(-sustain / 0.8)
+            end = min(len(signal), begin + len(bass))
+            signal[begin:end] += bass[: end - begin]
+            sound = sound + kick
+        end = min(len(signal), begin + length)
+        signal[begin:end] += sound[: end - begin]
+    return 0.5 * signal
+
+
+def test_120_bpm_click_track_is_120_bpm():
+    result = track_rhythm(audio_of(click_track(bpm=120, beats_per_bar=4)))
+    assert result.bpm == pytest.approx(120, abs=1)
+    assert np.allclose(np.diff(result.beats), 0.5, atol=0.02)
+    assert all(p.value == pytest.approx(120, abs=2) for p in result.tempo_curve)
+    assert result.bpm_confidence > 0.3
+
+
+@pytest.mark.parametrize("beats_per_bar,metre", [(4, "4/4"), (3, "3/4")])
+def test_accented_clicks_give_downbeats_every_bar(beats_per_bar, metre):
+    result = track_rhythm(audio_of(click_track(bpm=120, beats_per_bar=beats_per_bar)))
+    assert result.time_signature == metre
+    beat_index = {round(b, 2): i for i, b in enumerate(result.beats)}
+    downbeat_indices = [beat_index[round(d, 2)] for d in result.downbeats]
+    assert set(np.diff(downbeat_indices)) == {beats_per_bar}
+    # The accented clicks are the downbeats: at 0.5 s + k bars.
+    bar = beats_per_bar * 0.5
+    assert all(abs((d - 0.5) / bar - round((d - 0.5) / bar)) * bar < 0.05 for d in result.downbeats)
+
+
+def test_silence_has_no_tempo():
+    result = track_rhythm(audio_of(np.zeros(10 * RATE)))
+    assert result.bpm is None and result.bpm_confidence == 0.0
+    assert result.beats == [] and result.notes
+
+
+def test_under_two_seconds_has_no_tempo():
+    result = track_rhythm(audio_of(click_track(bpm=120, beats_per_bar=4, seconds=1.5)))
+    assert result.bpm is None and result.notes

@@ -1,0 +1,227 @@
+"""Torch ports of madmom's pickled networks (beats/downbeats BLSTM, key CNN, chord CNN).
+
+The weights are madmom's own, loaded through madmom and copied; only the arithmetic
+changes: madmom's per-channel convolutions become torch `Conv2d`s, and its per-member,
+per-direction LSTM loops become one batched numpy recurrence. Networks are built once per process and cached; they hold no
+state between calls, so they are safe to use from several threads.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from scipy.special import expit
+from torch import nn
+
+from tools.madmom_shim import madmom  # first: makes the submodule imports below work
+import madmom.ml.crf  # noqa: E402
+import madmom.ml.nn.activations as _activations  # noqa: E402
+import madmom.ml.nn.layers as _layers  # noqa: E402
+
+
+# --- convolutional networks -------------------------------------------------------------
+
+
+class _BatchNorm(nn.Module):
+    """madmom's inference-time batch norm followed by its activation."""
+
+    def __init__(self, layer):
+        super().__init__()
+        scale = layer.gamma * layer.inv_std
+        self.register_buffer("scale", _tensor(scale).view(1, -1, 1, 1))
+        self.register_buffer("shift", _tensor(layer.beta - layer.mean * scale).view(1, -1, 1, 1))
+        self.activation = _torch_activation(layer.activation_fn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(x * self.scale + self.shift)
+
+
+def _convolution(layer) -> nn.Module:
+    if layer.pad != "valid" or layer.stride not in (None, 1, (1, 1)):
+        raise NotImplementedError(f"convolution with pad={layer.pad} stride={layer.stride}")
+    in_channels, out_channels, *kernel = layer.weights.shape
+    conv = nn.Conv2d(in_channels, out_channels, tuple(kernel))
+    # madmom convolves (flipped kernel); torch correlates.
+    conv.weight.data = _tensor(layer.weights.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+    conv.bias.data = _tensor(np.broadcast_to(layer.bias, (out_channels,)))
+    activation = _torch_activation(layer.activation_fn)
+    return conv if isinstance(activation, nn.Identity) else nn.Sequential(conv, activation)
+
+
+def _convert_layer(layer) -> nn.Module:
+    if isinstance(layer, _layers.ConvolutionalLayer):
+        return _convolution(layer)
+    if isinstance(layer, _layers.BatchNormLayer):
+        return _BatchNorm(layer)
+    if isinstance(layer, _layers.PadLayer):
+        if tuple(layer.axes) != (0, 1) or layer.value != 0:
+            raise NotImplementedError(f"padding axes={layer.axes} value={layer.value}")
+        return nn.ZeroPad2d(layer.width)
+    if isinstance(layer, _layers.MaxPoolLayer):
+        if layer.axis is not None or tuple(layer.size) != tuple(layer.stride):
+            raise NotImplementedError(f"max pool size={layer.size} stride={layer.stride}")
+        return nn.MaxPool2d(tuple(layer.size))
+    raise NotImplementedError(f"no torch port of madmom's {type(layer).__name__}")
+
+
+def convolutional_network(path: str, *, drop_final_average: bool = False) -> nn.Sequential:
+    """A madmom CNN as a torch module mapping (batch, 1, frames, bins) to feature maps.
+
+    Parameters
+    ----------
+    path : str
+        madmom model pickle.
+    drop_final_average : bool
+        Leave out a trailing global `AverageLayer` so the caller can pool over any span.
+    """
+    layers = list(madmom.ml.nn.NeuralNetwork.load(path).layers)
+    if drop_final_average and isinstance(layers[-1], _layers.AverageLayer):
+        layers = layers[:-1]
+    return nn.Sequential(*(_convert_layer(layer) for layer in layers)).eval()
+
+
+@lru_cache(maxsize=None)
+def key_network() -> nn.Sequential:
+    """madmom's 2018 key CNN without its global average: per-position key logits (24 maps)."""
+    return convolutional_network(madmom.models.KEY_CNN[0], drop_final_average=True)
+
+
+@lru_cache(maxsize=None)
+def chord_feature_network() -> nn.Sequential:
+    """madmom's 2016 chord-feature CNN (128 feature maps before its superframe pooling)."""
+    return convolutional_network(madmom.models.CHORDS_CNN_FEAT[0])
+
+
+@lru_cache(maxsize=None)
+def chord_crf():
+    """madmom's linear-chain CRF decoding the chord features (numpy, already fast)."""
+    return madmom.ml.crf.ConditionalRandomField.load(madmom.models.CHORDS_CFCRF[0])
+
+
+def run_convolutional(network: nn.Module, spectrogram: torch.Tensor) -> torch.Tensor:
+    """Apply a ported CNN to a (frames, bins) spectrogram; returns (frames', bins', maps)."""
+    with torch.inference_mode():
+        out = network(spectrogram[None, None])
+    return out[0].permute(1, 2, 0)
+
+
+# --- recurrent ensemble -----------------------------------------------------------------
+
+
+class BLSTMEnsemble:
+    """All members of a madmom BLSTM ensemble run as one batch of recurrences.
+
+    Every (member, direction) pair is an independent LSTM with peephole connections;
+    the 16 are stacked and stepped together (madmom steps each alone), with the input
+    projections of all frames done as one matrix product. The recurrence runs in
+    numpy: its steps are tiny, and numpy's single-threaded ufuncs cost far less per
+    step than torch's thread pool on a busy machine. Cutting time into chunks stepped
+    in parallel was tried: the LSTMs remember for longer than 10 s (activations off by
+    up to 0.17) and it was no faster on 2 cores.
+    """
+
+    def __init__(self, paths: list[str]):
+        networks = [madmom.ml.nn.NeuralNetwork.load(path) for path in paths]
+        # Per layer: stacked (member, direction) weights, shape (streams, ...).
+        self.layers = []
+        for depth in range(len(networks[0].layers) - 1):
+            lstms = []
+            for network in networks:
+                layer = network.layers[depth]
+                lstms += [layer.fwd_layer, layer.bwd_layer]
+            self.layers.append(_stack_lstms(lstms))
+        outputs = [network.layers[-1] for network in networks]
+        if any(layer.activation_fn is not _activations.softmax for layer in outputs):
+            raise NotImplementedError("ensemble output layer other than softmax")
+        self.out_weights = np.stack([layer.weights for layer in outputs]).astype(np.float32)
+        self.out_bias = np.stack([layer.bias for layer in outputs]).astype(np.float32)[:, None]
+        self.num_members = len(networks)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """Mean of the members' outputs, shape (frames, outputs), for (frames, inputs)."""
+        features = np.asarray(features, dtype=np.float32)
+        # Layer input per member, shape (members, frames, inputs).
+        x = np.broadcast_to(features, (self.num_members, *features.shape))
+        for weights in self.layers:
+            # Streams alternate forward/backward; a backward stream sees reversed time.
+            paired = np.repeat(x, 2, axis=0)
+            paired[1::2] = paired[1::2, ::-1]
+            h = _run_lstm(paired, weights)
+            h[1::2] = h[1::2, ::-1]
+            x = np.concatenate([h[0::2], h[1::2]], axis=2)
+        logits = x @ self.out_weights + self.out_bias
+        logits -= logits.max(axis=2, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(axis=2, keepdims=True)
+        return probabilities.mean(axis=0)
+
+
+def _stack_lstms(lstms) -> dict[str, np.ndarray]:
+    for lstm in lstms:
+        if lstm.activation_fn is not _activations.tanh or np.any(lstm.init) or np.any(lstm.cell_init):
+            raise NotImplementedError("LSTM with a non-tanh output or a non-zero initial state")
+    gates = ("input_gate", "forget_gate", "cell", "output_gate")
+    peepholes = ("input_gate", "forget_gate", "output_gate")
+    stacked = {
+        "input": [np.concatenate([getattr(l, g).weights for g in gates], 1) for l in lstms],
+        "bias": [np.concatenate([getattr(l, g).bias for g in gates]) for l in lstms],
+        "recurrent": [np.concatenate([getattr(l, g).recurrent_weights for g in gates], 1)
+                      for l in lstms],
+        "peephole": [np.stack([getattr(l, g).peephole_weights for g in peepholes]) for l in lstms],
+    }
+    return {name: np.stack(value).astype(np.float32) for name, value in stacked.items()}
+
+
+def _run_lstm(x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """Forward peephole LSTMs over (streams, frames, inputs) -> (streams, frames, hidden)."""
+    hidden = weights["bias"].shape[1] // 4
+    # Input projections of all frames at once; only the recurrence is stepped.
+    projected = np.ascontiguousarray((x @ weights["input"] + weights["bias"][:, None])
+                                     .transpose(1, 0, 2))
+    recurrent = weights["recurrent"]
+    peep_i, peep_f, peep_o = weights["peephole"].transpose(1, 0, 2)
+    streams = x.shape[0]
+    h = np.zeros((streams, 1, hidden), np.float32)
+    c = np.zeros((streams, hidden), np.float32)
+    outputs = np.empty((x.shape[1], streams, hidden), np.float32)
+    for t, projection in enumerate(projected):
+        gates = (h @ recurrent)[:, 0] + projection
+        g_i, g_f = gates[:, :hidden], gates[:, hidden:2 * hidden]
+        g_c, g_o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
+        c = np.tanh(g_c) * expit(g_i + c * peep_i) + c * expit(g_f + c * peep_f)
+        out = np.tanh(c) * expit(g_o + c * peep_o)
+        outputs[t] = out
+        h = out[:, None]
+    return outputs.transpose(1, 0, 2)
+
+
+@lru_cache(maxsize=None)
+def downbeat_ensemble() -> BLSTMEnsemble:
+    """madmom's 2016 joint beat/downbeat BLSTM ensemble (8 members, 100 fps)."""
+    return BLSTMEnsemble(list(madmom.models.DOWNBEATS_BLSTM))
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _tensor(array) -> torch.Tensor:
+    return torch.tensor(np.array(array, dtype=np.float32))
+
+
+def _torch_activation(function) -> nn.Module:
+    known = {
+        _activations.linear: nn.Identity,
+        _activations.relu: nn.ReLU,
+        _activations.elu: nn.ELU,
+        _activations.sigmoid: nn.Sigmoid,
+        _activations.tanh: nn.Tanh,
+    }
+    if function is None:
+        return nn.Identity()
+    if function is _activations.softmax:
+        return nn.Softmax(dim=-1)
+    if function not in known:
+        raise NotImplementedError(f"no torch port of activation {function}")
+    return known[function]()

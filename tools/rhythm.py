@@ -1,0 +1,137 @@
+"""Beats, downbeats, metre and tempo from madmom's joint beat/downbeat BLSTM.
+
+The network (a torch/numpy port of madmom's 8-member ensemble, see `tools.nn`) gives a
+beat and a downbeat activation per 10 ms frame; madmom's dynamic Bayesian network then
+decodes them, choosing between 3 and 4 beats per bar by likelihood.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from tools.audio import Audio
+from tools.madmom_shim import madmom  # first: makes the submodule import below work
+import madmom.features.downbeats  # noqa: E402
+from tools import spectrogram  # noqa: E402
+from tools.nn import downbeat_ensemble  # noqa: E402
+from tools.schema import RhythmResult, TimedValue  # noqa: E402
+
+FPS = 100
+MIN_DURATION_S = 2.0
+# Beats per bar the decoder may choose between, and the metre names they give.
+BEATS_PER_BAR = (3, 4)
+_METRES = {3: "3/4", 4: "4/4"}
+# Beat activations below this everywhere: no pulse to speak of.
+MIN_PEAK_ACTIVATION = 0.05
+# Beats per side of the running median that smooths the tempo curve.
+TEMPO_SMOOTHING_BEATS = 4
+
+
+def rhythm_features(audio: Audio) -> np.ndarray:
+    """madmom's multi-resolution spectral-flux input of the downbeat network, (frames, 314)."""
+    samples = audio.at(spectrogram.SAMPLE_RATE)
+    parts = []
+    for frame_size, bands in ((1024, 3), (2048, 6), (4096, 12)):
+        magnitude = spectrogram.stft_magnitude(samples, frame_size=frame_size, fps=FPS)
+        spec = spectrogram.log_filtered(magnitude, frame_size=frame_size, num_bands=bands,
+                                        fmin=30, fmax=17000, norm_filters=True)
+        parts.append(spectrogram.positive_difference(spec, frame_size=frame_size, fps=FPS))
+    return torch.cat(parts, dim=1).numpy()
+
+
+def beat_activations(audio: Audio) -> np.ndarray:
+    """Per-frame (100 fps) probabilities of (beat, downbeat), as madmom's `RNNDownBeatProcessor`."""
+    return downbeat_ensemble()(rhythm_features(audio))[:, 1:]
+
+
+def track_rhythm(audio: Audio) -> RhythmResult:
+    """Beats, downbeats, metre, global tempo and tempo curve of a song.
+
+    Returns `bpm` None (confidence 0, with a note) for audio under 2 s or without a pulse.
+    """
+    if audio.duration_s < MIN_DURATION_S:
+        return _no_pulse(f"too short for a tempo (under {MIN_DURATION_S:g} s)")
+    activations = beat_activations(audio)
+    if activations.max() < MIN_PEAK_ACTIVATION:
+        return _no_pulse("no steady pulse detected")
+    decoded = _decoder()(activations)
+    if len(decoded) < 4:
+        return _no_pulse("too few beats for a tempo")
+    return rhythm_from_beats(decoded[:, 0], decoded[:, 1].astype(int), activations)
+
+
+def rhythm_from_beats(beats: np.ndarray, positions: np.ndarray, activations: np.ndarray
+                      ) -> RhythmResult:
+    """Summarise decoded beats (times, 1-based position in the bar) as a `RhythmResult`.
+
+    Parameters
+    ----------
+    beats : np.ndarray
+        Beat times in seconds.
+    positions : np.ndarray
+        Position of each beat in its bar, 1 for a downbeat.
+    activations : np.ndarray, shape (frames, 2)
+        The network's (beat, downbeat) activations the beats were decoded from.
+    """
+    intervals = np.diff(beats)
+    bpm = 60.0 / float(np.median(intervals))
+    # Confidence: how strongly the network marks the beats, times how regular they are.
+    at_beats = _activation_at(activations.sum(axis=1), beats)
+    regular = np.mean(np.abs(intervals / np.median(intervals) - 1.0) < 0.1)
+    bpm_confidence = float(np.clip(np.mean(at_beats), 0, 1) * regular)
+
+    beats_per_bar = int(positions.max())
+    downbeats = beats[positions == 1]
+    # Metre confidence: how much more the network marks downbeats than other beats.
+    downbeat_strength = _activation_at(activations[:, 1], beats)
+    on = downbeat_strength[positions == 1].mean() if downbeats.size else 0.0
+    off = downbeat_strength[positions != 1].mean()
+    meter_confidence = float((on - off) / (on + off)) if on + off > 0 else 0.0
+    return RhythmResult(
+        beats=[round(float(t), 3) for t in beats],
+        downbeats=[round(float(t), 3) for t in downbeats],
+        bpm=round(bpm, 2),
+        bpm_confidence=round(bpm_confidence, 3),
+        time_signature=_METRES.get(beats_per_bar),
+        meter_confidence=round(max(meter_confidence, 0.0), 3),
+        tempo_curve=tempo_curve(beats, downbeats=downbeats),
+    )
+
+
+def tempo_curve(beats: np.ndarray, *, downbeats: np.ndarray | None = None) -> list[TimedValue]:
+    """Local tempo (BPM), a running median over about two bars, one point per bar.
+
+    Points sit at the downbeats when there are any, else at every fourth beat.
+    """
+    intervals = np.diff(beats)
+    half = TEMPO_SMOOTHING_BEATS
+    local = np.array([
+        np.median(intervals[max(0, i - half): i + half + 1]) for i in range(len(intervals))
+    ])
+    times = downbeats if downbeats is not None and downbeats.size else beats[::4]
+    # Tempo at a time: the smoothed interval that starts at the nearest beat at or before it.
+    index = np.clip(np.searchsorted(beats, times, side="right") - 1, 0, len(local) - 1)
+    return [TimedValue(time=round(float(t), 3), value=round(60.0 / float(local[i]), 2))
+            for t, i in zip(times, index)]
+
+
+def _activation_at(activation: np.ndarray, times: np.ndarray, *, radius: int = 3) -> np.ndarray:
+    """The peak activation within `radius` frames of each time."""
+    frames = np.round(np.asarray(times) * FPS).astype(int)
+    windows = frames[:, None] + np.arange(-radius, radius + 1)
+    return activation[np.clip(windows, 0, len(activation) - 1)].max(axis=1)
+
+
+def _no_pulse(note: str) -> RhythmResult:
+    return RhythmResult(beats=[], downbeats=[], bpm=None, bpm_confidence=0.0,
+                        time_signature=None, meter_confidence=0.0, tempo_curve=[],
+                        notes=[note])
+
+
+@lru_cache(maxsize=None)
+def _decoder():
+    return madmom.features.downbeats.DBNDownBeatTrackingProcessor(
+        beats_per_bar=list(BEATS_PER_BAR), fps=FPS)

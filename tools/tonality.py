@@ -1,0 +1,183 @@
+"""Key of a song, of any span of it, and where it modulates, from madmom's key CNN.
+
+madmom's 2018 key network is fully convolutional up to a global average; that average
+is left out (see `tools.nn.key_network`), so one pass gives key logits every 1.6 s and
+the key of any span is the softmax of the logits averaged over it. Modulations come
+from a Viterbi path over the 24 keys with a switching penalty, each change then placed
+at the downbeat where the two keys' evidence crosses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.ndimage import uniform_filter1d
+
+from tools import spectrogram
+from tools.audio import Audio
+from tools.nn import key_network, run_convolutional
+from tools.schema import KeyChange, KeyEstimate
+
+# madmom's class order.
+KEY_LABELS = ("A major", "Bb major", "B major", "C major", "Db major", "D major", "Eb major",
+              "E major", "F major", "F# major", "G major", "Ab major", "A minor", "Bb minor",
+              "B minor", "C minor", "C# minor", "D minor", "D# minor", "E minor", "F minor",
+              "F# minor", "G minor", "G# minor")
+SPECTRUM_FPS = 10  # the shared harmonic spectrum; the key network reads every other frame
+KEY_FPS = 5
+FRAMES_PER_LOGIT = 8  # three 2x2 max pools
+LOGIT_PERIOD_S = FRAMES_PER_LOGIT / KEY_FPS
+# Below this probability the most likely key is not called a key (white noise: ~0.12).
+MIN_KEY_CONFIDENCE = 0.25
+# Spans whose log-spectrogram peak is below this are treated as silence.
+MIN_LEVEL = 0.05
+MIN_SEGMENT_S = 4.8
+SWITCH_PENALTY = 6.0  # log-probability cost of a modulation in the Viterbi path
+SMOOTHING_LOGITS = 3  # logits averaged (centred) before decoding
+
+
+@dataclass
+class Tonality:
+    """Whole-song key evidence: key logits every `LOGIT_PERIOD_S` seconds.
+
+    Attributes
+    ----------
+    logits : np.ndarray, shape (steps, 24)
+        Key logits, step `i` covering [i, i + 1) * LOGIT_PERIOD_S.
+    level : np.ndarray, shape (steps,)
+        Peak log-spectrogram magnitude per step, to tell silence from music.
+    duration_s : float
+    """
+
+    logits: np.ndarray
+    level: np.ndarray
+    duration_s: float
+
+    def key(self, *, start: float | None = None, end: float | None = None) -> KeyEstimate:
+        """The key of [start, end) seconds (the whole song by default).
+
+        None with confidence 0 and a note for silence, and when no key is clear
+        (atonal, percussive or noisy spans).
+        """
+        first, last = self._steps(start, end)
+        if last <= first or self.level[first:last].max(initial=0.0) < MIN_LEVEL:
+            return KeyEstimate(key=None, confidence=0.0, notes=["silence"])
+        probabilities = _softmax(self.logits[first:last].mean(axis=0))
+        best = int(np.argmax(probabilities))
+        confidence = float(probabilities[best])
+        if confidence < MIN_KEY_CONFIDENCE:
+            return KeyEstimate(key=None, confidence=0.0, notes=["no clear key"])
+        return KeyEstimate(key=KEY_LABELS[best], confidence=round(confidence, 3))
+
+    def changes(self, *, downbeats: list[float] | None = None) -> list[KeyChange]:
+        """Modulations, each placed at a downbeat when downbeats are given."""
+        path = self._key_path()
+        changes = []
+        boundaries = np.flatnonzero(np.diff(path)) + 1
+        for index, step in enumerate(boundaries):
+            before, after = int(path[step - 1]), int(path[step])
+            left = boundaries[index - 1] if index else 0
+            right = boundaries[index + 1] if index + 1 < len(boundaries) else len(path)
+            time = self._locate(step, before, after, left, right, downbeats)
+            confidence = min(self.key(start=left * LOGIT_PERIOD_S, end=time).confidence,
+                             self.key(start=time, end=right * LOGIT_PERIOD_S).confidence)
+            if confidence == 0.0:
+                continue  # one side has no clear key: a change of texture, not a modulation
+            changes.append(KeyChange(time=round(time, 3), from_key=KEY_LABELS[before],
+                                     to_key=KEY_LABELS[after], confidence=round(confidence, 3)))
+        return changes
+
+    def _steps(self, start: float | None, end: float | None) -> tuple[int, int]:
+        first = 0 if start is None else int(np.floor(max(start, 0.0) / LOGIT_PERIOD_S))
+        last = len(self.logits) if end is None else int(np.ceil(end / LOGIT_PERIOD_S))
+        return first, min(last, len(self.logits))
+
+    def _key_path(self) -> np.ndarray:
+        """Viterbi key per step; silent or unclear steps inherit their neighbours' key."""
+        if len(self.logits) == 0:
+            return np.zeros(0, dtype=int)
+        smoothed = uniform_filter1d(self.logits, SMOOTHING_LOGITS, axis=0, mode="nearest")
+        emission = np.log(np.apply_along_axis(_softmax, 1, smoothed) + 1e-9)
+        emission[self.level < MIN_LEVEL] = 0.0
+        path = _viterbi(emission, SWITCH_PENALTY)
+        return _merge_short_runs(path, int(round(MIN_SEGMENT_S / LOGIT_PERIOD_S)))
+
+    def _locate(self, step: int, before: int, after: int, left: int, right: int,
+                downbeats: list[float] | None) -> float:
+        """The time between steps `left` and `right` that best splits `before` from `after`."""
+        margin = self.logits[left:right, before] - self.logits[left:right, after]
+        # Split after step k: evidence for `before` up to k, for `after` from k on.
+        scores = np.concatenate([[0.0], np.cumsum(margin)])
+        split = left + int(np.argmax(scores[1:-1])) + 1 if right - left > 1 else step
+        time = split * LOGIT_PERIOD_S
+        if downbeats:
+            candidates = np.asarray(downbeats)
+            time = float(candidates[np.argmin(np.abs(candidates - time))])
+        return time
+
+
+def harmonic_spectrum(audio: Audio) -> torch.Tensor:
+    """The 8192-sample, 10 fps magnitude spectrum shared by key and chord networks."""
+    return spectrogram.stft_magnitude(audio.at(spectrogram.SAMPLE_RATE), frame_size=8192,
+                                      fps=SPECTRUM_FPS)
+
+
+def analyze_tonality(audio: Audio, *, spectrum: torch.Tensor | None = None) -> Tonality:
+    """Run the key network once over the song.
+
+    Parameters
+    ----------
+    audio : Audio
+    spectrum : torch.Tensor, optional
+        `harmonic_spectrum(audio)`, when the caller already has it (chords use it too).
+    """
+    if spectrum is None:
+        spectrum = harmonic_spectrum(audio)
+    spec = spectrogram.log_filtered(spectrum[::SPECTRUM_FPS // KEY_FPS], frame_size=8192,
+                                    num_bands=24, fmin=65, fmax=2100, norm_filters=True)
+    steps = len(spec) // FRAMES_PER_LOGIT
+    if steps == 0:
+        return Tonality(logits=np.zeros((0, 24)), level=np.zeros(0), duration_s=audio.duration_s)
+    maps = run_convolutional(key_network(), spec)  # (steps, bins, 24)
+    logits = maps.mean(dim=1).numpy().astype(np.float64)
+    level = spec[: steps * FRAMES_PER_LOGIT].reshape(steps, -1).amax(dim=1).numpy()
+    return Tonality(logits=logits[:steps], level=level, duration_s=audio.duration_s)
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    exp = np.exp(values - values.max())
+    return exp / exp.sum()
+
+
+def _viterbi(emission: np.ndarray, penalty: float) -> np.ndarray:
+    steps, states = emission.shape
+    score = emission[0].copy()
+    back = np.zeros((steps, states), dtype=int)
+    for t in range(1, steps):
+        best = int(np.argmax(score))
+        stay_or_switch = np.where(score >= score[best] - penalty, score, score[best] - penalty)
+        back[t] = np.where(score >= score[best] - penalty, np.arange(states), best)
+        score = stay_or_switch + emission[t]
+    path = np.empty(steps, dtype=int)
+    path[-1] = int(np.argmax(score))
+    for t in range(steps - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def _merge_short_runs(path: np.ndarray, min_steps: int) -> np.ndarray:
+    """Give runs shorter than `min_steps` the key of the longer neighbouring run."""
+    path = path.copy()
+    while True:
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(path)) + 1])
+        ends = np.concatenate([starts[1:], [len(path)]])
+        lengths = ends - starts
+        short = [i for i in range(len(starts)) if lengths[i] < min_steps and len(starts) > 1]
+        if not short:
+            return path
+        i = min(short, key=lambda j: lengths[j])
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(starts)]
+        donor = max(neighbours, key=lambda j: lengths[j])
+        path[starts[i]:ends[i]] = path[starts[donor]]
