@@ -10,6 +10,7 @@ at the downbeat where the two keys' evidence crosses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -58,6 +59,9 @@ class Tonality:
     def key(self, *, start: float | None = None, end: float | None = None) -> KeyEstimate:
         """The key of [start, end) seconds (the whole song by default).
 
+        A span's key is the one the modulation path (`changes`) holds longest in it; its
+        confidence is that key's probability from the span's averaged evidence.
+
         None with confidence 0 and a note for silence, and when no key is clear
         (atonal, percussive or noisy spans).
         """
@@ -65,7 +69,12 @@ class Tonality:
         if last <= first or self.level[first:last].max(initial=0.0) < MIN_LEVEL:
             return KeyEstimate(key=None, confidence=0.0, notes=["silence"])
         probabilities = _softmax(self.logits[first:last].mean(axis=0))
-        best = int(np.argmax(probabilities))
+        if start is None and end is None:
+            best = int(np.argmax(probabilities))
+        else:
+            # A span takes the key the modulation path holds longest in it, so section
+            # keys and key changes never contradict each other.
+            best = int(np.argmax(np.bincount(self._key_path[first:last], minlength=24)))
         confidence = float(probabilities[best])
         if confidence < MIN_KEY_CONFIDENCE:
             return KeyEstimate(key=None, confidence=0.0, notes=["no clear key"])
@@ -73,7 +82,7 @@ class Tonality:
 
     def changes(self, *, downbeats: list[float] | None = None) -> list[KeyChange]:
         """Modulations, each placed at a downbeat when downbeats are given."""
-        path = self._key_path()
+        path = self._key_path
         changes = []
         boundaries = np.flatnonzero(np.diff(path)) + 1
         for index, step in enumerate(boundaries):
@@ -94,6 +103,7 @@ class Tonality:
         last = len(self.logits) if end is None else int(np.ceil(end / LOGIT_PERIOD_S))
         return first, min(last, len(self.logits))
 
+    @cached_property
     def _key_path(self) -> np.ndarray:
         """Viterbi key per step; silent or unclear steps inherit their neighbours' key."""
         if len(self.logits) == 0:
