@@ -100,12 +100,12 @@ def _songs(args: argparse.Namespace) -> int:
 
     songs = SongStore(path=args.store).list_songs()
     table = Table(title=f"{len(songs)} songs")
-    for column in ("id", "title", "duration", "key", "BPM", "segments"):
+    for column in ("id", "song", "duration", "key", "BPM", "sections", "windows"):
         table.add_column(column)
     for song in songs:
-        table.add_row(song.song_id[:12], song.title or "", clock(song.duration_s),
+        table.add_row(song.id[:12], song.display_name, clock(song.duration_s),
                       song.key or "—", f"{song.bpm:.0f}" if song.bpm else "—",
-                      str(song.segment_count))
+                      str(song.section_count), str(song.window_count))
     Console().print(table)
     return 0
 

@@ -1,0 +1,115 @@
+"""LLM writing of narrative paragraphs and captions: rewrite a verified draft, check, retry.
+
+The LLM never writes from nothing: it rewrites the deterministic paragraph, whose every
+claim already matches the analysis, and may call tools to look facts up. Its text is
+verified like any other; what fails twice is replaced by the deterministic text.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+
+from agent.outline import Outline
+from agent.verify import Scope, Verification, section_scope, song_scope, verify_text
+from agent.writer import Paragraph
+from tools.schema import Narrative, SongAnalysis
+
+WRITER_SYSTEM = (
+    "You are a music critic writing liner notes. Rewrite the draft as one vivid paragraph "
+    "of at most {words} words. Keep every fact exactly as given: times (m:ss), key, BPM, chords, "
+    "instruments, genres and moods. Add no other facts, numbers, instruments, genres or moods. "
+    "Reply with the paragraph only."
+)
+RETRY_PROMPT = (
+    "These statements contradict the analysis:\n{errors}\n"
+    "Rewrite the paragraph without them, keeping only facts from the draft."
+)
+
+
+def paragraph_scope(analysis: SongAnalysis, outline: Outline, paragraph: Paragraph) -> Scope:
+    """The facts a paragraph may state: its section's, the song's, or the key moments'."""
+    if paragraph.kind == "section":
+        return section_scope(analysis, outline.sections[paragraph.section_index])
+    if paragraph.kind == "moments":
+        return song_scope(analysis, moments=outline.moments)
+    return song_scope(analysis)
+
+
+def verify_paragraph(analysis: SongAnalysis, outline: Outline, paragraph: Paragraph) -> Verification:
+    return verify_text(paragraph.text, paragraph_scope(analysis, outline, paragraph))
+
+
+def run_with_tools(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    *,
+    tools: list[BaseTool] | None = None,
+    max_tool_rounds: int = 2,
+    max_tokens: int | None = None,
+) -> str:
+    """Ask `model`, running the tools it calls (up to `max_tool_rounds`), and return its text."""
+    by_name = {tool.name: tool for tool in tools or []}
+    bound = model.bind_tools(list(by_name.values())) if by_name else model
+    options = {"max_tokens": max_tokens} if max_tokens else {}
+    conversation = list(messages)
+    for _ in range(max_tool_rounds + 1):
+        reply = bound.invoke(conversation, **options)
+        conversation.append(reply)
+        if not reply.tool_calls:
+            return reply.text.strip()
+        for call in reply.tool_calls:
+            tool = by_name.get(call["name"])
+            result = tool.invoke(call["args"]) if tool else f"unknown tool {call['name']!r}"
+            conversation.append(ToolMessage(content=str(result), tool_call_id=call["id"], name=call["name"]))
+    # Out of tool rounds: ask once more without tools for the text itself.
+    conversation.append(HumanMessage(content="Now write the paragraph."))
+    return model.invoke(conversation, **options).text.strip()
+
+
+def rewrite_paragraph(
+    model: BaseChatModel,
+    draft: str,
+    *,
+    errors: list[str] | None = None,
+    previous: str | None = None,
+    tools: list[BaseTool] | None = None,
+    max_tool_rounds: int = 2,
+    words: int = 80,
+) -> str:
+    """One LLM rewrite of a draft paragraph; with `errors`, a retry of `previous`."""
+    messages: list[BaseMessage] = [
+        SystemMessage(content=WRITER_SYSTEM.format(words=words)),
+        HumanMessage(content=f"Draft:\n{draft}"),
+    ]
+    if errors and previous:
+        messages += [
+            HumanMessage(content=f"Your paragraph:\n{previous}"),
+            HumanMessage(content=RETRY_PROMPT.format(errors="\n".join(f"- {error}" for error in errors))),
+        ]
+    # About 1.8 tokens a word leaves room to finish the last sentence.
+    text = run_with_tools(model, messages, tools=tools, max_tool_rounds=max_tool_rounds, max_tokens=int(words * 1.8))
+    return clean_paragraph(text)
+
+
+def clean_paragraph(text: str) -> str:
+    """Drop what small models wrap a paragraph in: headings, a "Here is..." line, quotes."""
+    lines = [line for line in text.strip().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) > 1 and lines[0].rstrip().endswith(":"):
+        lines = lines[1:]
+    return " ".join(line.strip() for line in lines).strip().strip('"').strip()
+
+
+def narrative_record(
+    markdown: str,
+    verifications: list[Verification],
+    *,
+    provider: str,
+    model: str | None,
+) -> Narrative:
+    """The `narrative` block of the report, counting the claims of the final text."""
+    checked = sum(len(verification.claims) for verification in verifications)
+    failed = sum(len(verification.failures) for verification in verifications)
+    return Narrative(markdown=markdown, provider=provider, model=model, verified=failed == 0,
+                     claims_checked=checked, claims_failed=failed)

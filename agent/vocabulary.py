@@ -1,0 +1,170 @@
+"""The musical words the narrative may use, and how each maps to the analysis's labels.
+
+The verifier only checks words it knows; the writers (deterministic and LLM) are told
+to use these words, so every instrument, genre and mood in the prose is checkable.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Family -> words in prose that name it. Tag labels are mapped to families the same way.
+INSTRUMENT_WORDS: dict[str, tuple[str, ...]] = {
+    "guitar": ("guitar", "guitars", "electric guitar", "acoustic guitar", "distorted guitar"),
+    "piano": ("piano", "pianos", "keyboard", "keyboards", "rhodes"),
+    "organ": ("organ", "organs"),
+    "synth": ("synth", "synths", "synthesizer", "synthesizers", "synthesiser", "synthesisers"),
+    "strings": ("strings", "string section"),
+    "violin": ("violin", "violins", "fiddle"),
+    "cello": ("cello", "cellos"),
+    "harp": ("harp",),
+    "harpsichord": ("harpsichord",),
+    "sitar": ("sitar",),
+    "flute": ("flute", "flutes"),
+    "brass": ("brass", "trumpet", "trumpets", "trombone", "horn", "horns"),
+    "saxophone": ("saxophone", "saxophones", "sax"),
+    "clarinet": ("clarinet",),
+    "drums": ("drums", "drum kit", "drum", "percussion", "kick", "snare", "hi-hats"),
+    "bass": ("bass", "bassline", "bass line", "bass guitar"),
+    "choir": ("choir", "choral", "chorus of voices"),
+    "voice": ("vocals", "vocal", "voice", "voices", "singer", "singing", "sung", "vocalist"),
+}
+
+GENRE_WORDS: dict[str, tuple[str, ...]] = {
+    "rock": ("rock",),
+    "pop": ("pop",),
+    "alternative": ("alternative",),
+    "indie": ("indie",),
+    "electronic": ("electronic", "electronica", "electro"),
+    "dance": ("dance",),
+    "jazz": ("jazz", "jazzy"),
+    "metal": ("metal", "heavy metal"),
+    "soul": ("soul",),
+    "folk": ("folk",),
+    "punk": ("punk",),
+    "blues": ("blues", "bluesy"),
+    "ambient": ("ambient",),
+    "experimental": ("experimental",),
+    "hip-hop": ("hip-hop", "hip hop", "rap"),
+    "funk": ("funk", "funky"),
+    "rnb": ("rnb", "r&b"),
+    "house": ("house",),
+    "techno": ("techno",),
+    "country": ("country",),
+    "classical": ("classical",),
+    "new age": ("new age",),
+    "opera": ("opera", "operatic"),
+    "chillout": ("chillout",),
+    "trance": ("trance",),
+    "reggae": ("reggae",),
+    "disco": ("disco",),
+    "soundtrack": ("soundtrack", "cinematic"),
+}
+
+MOOD_WORDS: dict[str, tuple[str, ...]] = {
+    "happy": ("happy", "joyful", "cheerful"),
+    "sad": ("sad", "sorrowful"),
+    "mellow": ("mellow",),
+    "chill": ("chill", "laid-back"),
+    "calm": ("calm", "peaceful", "serene"),
+    "relaxing": ("relaxing", "relaxed"),
+    "energetic": ("energetic",),
+    "aggressive": ("aggressive", "angry"),
+    "dark": ("dark", "ominous"),
+    "melancholic": ("melancholic", "melancholy"),
+    "uplifting": ("uplifting",),
+    "beautiful": ("beautiful",),
+    "sexy": ("sexy", "sensual"),
+    "catchy": ("catchy",),
+    "party": ("party", "festive"),
+    "romantic": ("romantic",),
+    "epic": ("epic",),
+    "tense": ("tense",),
+    "dreamy": ("dreamy",),
+    "emotional": ("emotional",),
+}
+
+_NEGATION_BEFORE = re.compile(r"\b(no|not|without|absent|lacks?|lacking|free of|never)\b[\w\s,'-]{0,16}$", re.I)
+_NEGATION_AFTER = re.compile(r"^[\w\s,'-]{0,6}\b(drops? out|fall(?:s)? silent|fades? (?:out|away)|leaves?|stops?|exits?|gone|absent|falls? away|recede)\b", re.I)
+
+
+def _compile(families: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    words = sorted({word for forms in families.values() for word in forms}, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(word) for word in words) + r")(?![\w-])", re.I)
+
+
+INSTRUMENT_PATTERN = _compile(INSTRUMENT_WORDS)
+GENRE_PATTERN = _compile(GENRE_WORDS)
+MOOD_PATTERN = _compile(MOOD_WORDS)
+
+
+def family_of(word: str, families: dict[str, tuple[str, ...]]) -> str | None:
+    """The family a prose word or a tag label belongs to ("female vocalists" -> "voice")."""
+    lowered = word.lower().strip()
+    for family, forms in families.items():
+        if lowered == family or lowered in forms:
+            return family
+    # Tag labels are often compounds ("male vocals", "classic rock", "acoustic guitar").
+    for family, forms in families.items():
+        if any(re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", lowered) for form in (family, *forms)):
+            return family
+    return None
+
+
+def is_negated(text: str, start: int, end: int) -> bool:
+    """Whether the word at text[start:end] is said to be absent ("no drums", "the voice drops out")."""
+    return bool(_NEGATION_BEFORE.search(text[max(0, start - 24):start]) or _NEGATION_AFTER.search(text[end:end + 24]))
+
+
+# Keys ---------------------------------------------------------------------------------
+
+_PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+KEY_PATTERN = re.compile(r"(?<![\w#])([A-G])\s?(#|b|♯|♭|-sharp|-flat| sharp| flat)?\s+(major|minor)\b")
+
+
+def pitch_class(note: str) -> int:
+    """Pitch class of a note name such as "F#", "Bb", "E♭" (enharmonics compare equal)."""
+    letter, accidental = note[0].upper(), note[1:].strip().lower()
+    shift = {"": 0, "#": 1, "♯": 1, "-sharp": 1, "sharp": 1, "b": -1, "♭": -1, "-flat": -1, "flat": -1}[accidental]
+    return (_PITCH_CLASSES[letter] + shift) % 12
+
+
+def key_identity(key: str) -> tuple[int, str] | None:
+    """A key name ("F# minor", "Gb major") as (pitch class, mode), or None if it is not one."""
+    match = KEY_PATTERN.fullmatch(key.strip())
+    if match is None:
+        return None
+    return pitch_class(match.group(1) + (match.group(2) or "")), match.group(3)
+
+
+# Chords -------------------------------------------------------------------------------
+
+# mir_eval quality -> the lead-sheet suffix the prose uses.
+_QUALITY_SUFFIX = {
+    "maj": "", "min": "m", "7": "7", "maj7": "maj7", "min7": "m7", "dim": "dim", "aug": "aug",
+    "sus2": "sus2", "sus4": "sus4", "dim7": "dim7", "hdim7": "m7b5", "maj6": "6", "min6": "m6", "9": "9",
+}
+CHORD_TOKEN = r"[A-G](?:#|b|♯|♭)?(?:maj7|m7b5|maj|min|dim7|dim|aug|sus2|sus4|m7|m6|m|7|6|9)?"
+# A progression: two or more chord symbols joined by dashes, arrows or commas.
+PROGRESSION_PATTERN = re.compile(
+    rf"(?<![\w#]){CHORD_TOKEN}(?:\s*(?:–|—|-|→|->|,)\s*{CHORD_TOKEN})+(?![\w#])"
+)
+CHORD_TOKEN_PATTERN = re.compile(rf"(?<![\w#]){CHORD_TOKEN}(?![\w#])")
+
+
+def chord_symbol(label: str) -> str | None:
+    """A mir_eval label ("A:min", "G:7", "C") as a lead-sheet symbol ("Am", "G7", "C"); None for "N"."""
+    if label in ("N", "X", ""):
+        return None
+    root, _, quality = label.partition(":")
+    quality = quality.split("/")[0] or "maj"
+    return root + _QUALITY_SUFFIX.get(quality, "")
+
+
+def chord_identity(symbol: str) -> tuple[int, str] | None:
+    """A lead-sheet symbol as (root pitch class, normalised quality)."""
+    match = re.fullmatch(r"([A-G](?:#|b|♯|♭)?)(.*)", symbol.strip())
+    if match is None:
+        return None
+    quality = {"": "", "maj": "", "min": "m"}.get(match.group(2), match.group(2))
+    return pitch_class(match.group(1)), quality

@@ -1,0 +1,57 @@
+"""`linernotes eval accuracy|faithfulness|speed`: run a harness, show it, optionally save it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    kinds = parser.add_subparsers(dest="eval_kind", required=True)
+    accuracy = kinds.add_parser("accuracy", help="score detectors and peers against ground truth")
+    accuracy.add_argument("directory", type=Path)
+    accuracy.add_argument("--peers", default="essentia,librosa,madmom",
+                          help="comma-separated peers, or 'none'")
+    accuracy.add_argument("--limit", type=int, default=None, help="score only the first N files")
+    faithfulness = kinds.add_parser("faithfulness", help="check narratives against the analysis")
+    faithfulness.add_argument("directory", type=Path)
+    faithfulness.add_argument("--providers", default="none",
+                              help="comma-separated: none, local, openai:MODEL, a base URL")
+    faithfulness.add_argument("--limit", type=int, default=None)
+    speed = kinds.add_parser("speed", help="real-time factors per stage, beside the peers")
+    speed.add_argument("--audio", type=Path, default=None, help="a 4-minute song (default: rendered)")
+    speed.add_argument("--no-peers", action="store_true")
+    for sub in (accuracy, faithfulness, speed):
+        sub.add_argument("--json", type=Path, default=None, metavar="FILE",
+                         help="also write the report as JSON")
+        sub.add_argument("--update-readme", action="store_true",
+                         help="regenerate this eval's section of README.md")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from evals import report as reporting
+
+    if args.eval_kind == "accuracy":
+        from evals.accuracy import run_accuracy
+
+        peers = [] if args.peers == "none" else [p for p in args.peers.split(",") if p]
+        result = run_accuracy(args.directory, peers=peers, limit=args.limit)
+    elif args.eval_kind == "faithfulness":
+        from evals.faithfulness import run_faithfulness
+
+        result = run_faithfulness(args.directory, providers=args.providers.split(","),
+                                  limit=args.limit)
+    else:
+        from evals.speed import run_speed
+
+        result = run_speed(audio=args.audio, peers=not args.no_peers)
+    Console().print(reporting.render(result))
+    if args.json:
+        args.json.write_text(result.to_json())
+    if args.update_readme:
+        reporting.update_readme(README, args.eval_kind, reporting.to_markdown(result))
+    return 0

@@ -1,0 +1,33 @@
+"""The chat agent answers from the store through real tool calls."""
+
+import pytest
+from agent_fixtures import ScriptedChat, song_analysis
+
+from agent.chat import ChatConfig, ask
+from memory.store import SongStore
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store")
+    SongStore(path=path).add_song(song_analysis())
+    return str(path)
+
+
+def test_segment_at_a_time(store_path):
+    history = []
+    config = ChatConfig(chat_model=ScriptedChat(tool="segment_at", args={"song": "f" * 64, "time_s": 45.0}),
+                        store_path=store_path)
+    answer = ask("What plays at 0:45?", history=history, config=config)
+    assert '"label": "chorus"' in answer and '"key": "A minor"' in answer
+    assert len(history) == 2  # the question and the answer, for the next turn
+
+
+def test_list_songs(store_path):
+    config = ChatConfig(chat_model=ScriptedChat(tool="list_songs"), store_path=store_path)
+    assert "Fixture Song" in ask("Which songs do I have?", config=config)
+
+
+def test_without_an_llm_chat_says_what_it_needs(store_path):
+    answer = ask("Hello?", config=ChatConfig(llm="none", store_path=store_path))
+    assert "--llm" in answer

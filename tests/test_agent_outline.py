@@ -1,0 +1,56 @@
+"""Planning and the deterministic writer, on a hand-built analysis whose facts are known."""
+
+import re
+
+from agent_fixtures import song_analysis
+
+from agent.outline import build_outline, energy_shape
+from agent.timecodes import format_time, parse_time
+from agent.writer import deterministic_paragraphs, render_markdown
+
+
+def test_timecodes_round_trip():
+    assert format_time(0) == "0:00"
+    assert format_time(65.9) == "1:05"
+    assert parse_time("3:07") == 187
+
+
+def test_outline_reads_the_arc_and_boundaries():
+    outline = build_outline(song_analysis())
+    assert outline.character.key == "C major" and outline.character.bpm == 120
+    assert [section.label for section in outline.sections] == ["intro", "verse", "chorus"]
+    assert outline.arc.shape == "builds"
+    assert "vocals enter" in outline.sections[1].changes
+    assert "key moves to A minor" in outline.sections[2].changes
+    assert "guitar enters" in outline.sections[2].changes
+
+
+def test_key_moments_have_the_right_times():
+    moments = {(moment.kind, moment.time) for moment in build_outline(song_analysis()).moments}
+    assert ("key_change", 40.0) in moments
+    assert ("climax", 40.0) in moments
+    assert ("loudest", 52.0) in moments
+    assert ("instrument_entry", 40.0) in moments  # the guitar
+    assert any(kind == "vocals_enter" and 15 <= time <= 20 for kind, time in moments)
+
+
+def test_energy_shapes():
+    assert energy_shape([0.1, 0.2, 0.5, 0.8, 0.9]) == "builds"
+    assert energy_shape([0.2, 0.9, 0.2]) == "arch"
+    assert energy_shape([0.5, 0.5, 0.52]) == "steady"
+    assert energy_shape([None]) is None
+
+
+def test_markdown_has_overview_sections_with_timestamps_and_moments():
+    outline = build_outline(song_analysis())
+    markdown = render_markdown(outline, deterministic_paragraphs(outline))
+    assert markdown.startswith("# Fixture Song — The Testers")
+    assert re.search(r"^### Verse · 0:15–0:40$", markdown, re.M)
+    assert "## Key moments" in markdown and "- **0:40** — the key moves from C major to A minor" in markdown
+
+
+def test_prose_varies_between_songs():
+    first = song_analysis()
+    second = first.model_copy(update={"source": first.source.model_copy(update={"sha256": "0" * 64})})
+    texts = [" ".join(p.text for p in deterministic_paragraphs(build_outline(a))) for a in (first, second)]
+    assert texts[0] != texts[1]
