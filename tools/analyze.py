@@ -249,11 +249,11 @@ def summarize(passes: SongPasses) -> Summary:
     tags = passes.tags.summary() if passes.tags else _no_tags()
     vibe = passes.vibe.summary() if passes.vibe else None
     rhythm = passes.rhythm
-    notes = list(passes.notes) + (passes.tags.notes if passes.tags else [])
-    if key is not None and key.key is None:
-        notes.append("no clear key")
-    if rhythm is not None and rhythm.bpm is None:
-        notes.append("no steady pulse found")
+    notes = list(dict.fromkeys([
+        *passes.notes, *(passes.tags.notes if passes.tags else []),
+        *(f"key: {note}" for note in (key.notes if key else [])),
+        *(f"tempo: {note}" for note in (rhythm.notes if rhythm else [])),
+    ]))
     return Summary(
         key=key.key if key else None,
         key_confidence=key.confidence if key else 0.0,
