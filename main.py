@@ -16,7 +16,7 @@ from rich.console import Console
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,11 @@ other rates the models need are derived from that single copy on demand and cach
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,13 +140,14 @@ def _clock(seconds: float) -> str:
 
 def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
     try:
-        handle = sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as error:
-        reason = str(error).split(":")[-1].strip() or "unrecognised format"
+        with _quiet_stderr():
+            handle = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
         if shutil.which("ffmpeg"):
             return _decode_ffmpeg(path, sample_rate, max_duration_s)
-        raise AudioError(f"{path}: not a readable audio file ({reason})") from None
-    with handle:
+        raise AudioError(f"{path}: not a readable audio file "
+                         "(unrecognised format or corrupt data)") from None
+    with handle, _quiet_stderr():
         native_rate, channels, expected = handle.samplerate, handle.channels, handle.frames
         info_format = handle.format
         frame_bytes = _SAMPLE_BYTES.get(handle.subtype, 0) * channels
@@ -176,6 +180,20 @@ def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
             f"but only {_clock(decoded / native_rate)} could be decoded"
         )
     return np.concatenate(pieces).astype(np.float32), native_rate, channels, tags
+
+
+@contextmanager
+def _quiet_stderr():
+    """Silence what the C decoders print themselves (mpg123's resync notes): errors are ours."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _declared_wav_bytes(path: Path) -> int:
