@@ -142,13 +142,17 @@ class BLSTMEnsemble:
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Mean of the members' outputs, shape (frames, outputs), for (frames, inputs)."""
         features = np.asarray(features, dtype=np.float32)
-        # Layer input per member, shape (members, frames, inputs).
-        x = np.broadcast_to(features, (self.num_members, *features.shape))
+        # Layer input per member, shape (members, frames, inputs); the first is shared.
+        x = features[None]
         for weights in self.layers:
-            # Streams alternate forward/backward; a backward stream sees reversed time.
-            paired = np.repeat(x, 2, axis=0)
-            paired[1::2] = paired[1::2, ::-1]
-            h = _run_lstm(paired, weights)
+            # Streams alternate forward/backward per member: project each member's input
+            # for both directions at once, then reverse time for the backward streams.
+            inputs = weights["input"]
+            by_member = inputs.reshape(self.num_members, 2, *inputs.shape[1:])
+            projected = (x[:, None] @ by_member).reshape(-1, x.shape[1], inputs.shape[2])
+            projected += weights["bias"][:, None]
+            projected[1::2] = projected[1::2, ::-1]
+            h = _run_lstm(projected, weights)
             h[1::2] = h[1::2, ::-1]
             x = np.concatenate([h[0::2], h[1::2]], axis=2)
         logits = x @ self.out_weights + self.out_bias
@@ -174,18 +178,20 @@ def _stack_lstms(lstms) -> dict[str, np.ndarray]:
     return {name: np.stack(value).astype(np.float32) for name, value in stacked.items()}
 
 
-def _run_lstm(x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
-    """Forward peephole LSTMs over (streams, frames, inputs) -> (streams, frames, hidden)."""
+def _run_lstm(projected: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
+    """Forward peephole LSTMs over input projections (streams, frames, 4 * hidden).
+
+    The projections of all frames are done beforehand; only the recurrence is stepped.
+    Returns (streams, frames, hidden).
+    """
     hidden = weights["bias"].shape[1] // 4
-    # Input projections of all frames at once; only the recurrence is stepped.
-    projected = np.ascontiguousarray((x @ weights["input"] + weights["bias"][:, None])
-                                     .transpose(1, 0, 2))
+    projected = np.ascontiguousarray(projected.transpose(1, 0, 2))
     recurrent = weights["recurrent"]
     peep_i, peep_f, peep_o = weights["peephole"].transpose(1, 0, 2)
-    streams = x.shape[0]
+    frames, streams = projected.shape[:2]
     h = np.zeros((streams, 1, hidden), np.float32)
     c = np.zeros((streams, hidden), np.float32)
-    outputs = np.empty((x.shape[1], streams, hidden), np.float32)
+    outputs = np.empty((frames, streams, hidden), np.float32)
     for t, projection in enumerate(projected):
         gates = (h @ recurrent)[:, 0] + projection
         g_i, g_f = gates[:, :hidden], gates[:, hidden:2 * hidden]
