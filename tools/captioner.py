@@ -153,13 +153,11 @@ def _sound(segment: Segment) -> str:
 
 def _voice(segment: Segment) -> str:
     vocals = segment.vocals
-    if vocals.present and vocals.score >= 0.7:
-        return f"A {vocals.type} voice sings." if vocals.type else "A voice sings."
     if vocals.present:
-        return "There is what sounds like a voice."
+        return f"A {vocals.type} voice sings." if vocals.type else "A voice sings."
     if vocals.score <= 0.2:
         return "No voice is heard."
-    return ""
+    return ""  # in between the tagger cannot tell: say nothing rather than guess
 
 
 def _changes(segment: Segment, previous: Segment | None) -> str:
