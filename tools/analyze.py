@@ -247,6 +247,7 @@ def summarize(passes: SongPasses) -> Summary:
     """The whole-song summary."""
     key = passes.tonality.key() if passes.tonality else None
     tags = passes.tags.summary() if passes.tags else _no_tags()
+    vocals = _song_vocals(passes, tags.vocals)
     vibe = passes.vibe.summary() if passes.vibe else None
     rhythm = passes.rhythm
     notes = list(dict.fromkeys([
@@ -265,7 +266,7 @@ def summarize(passes: SongPasses) -> Summary:
         genres=tags.genres,
         moods=tags.moods,
         instruments=tags.instruments,
-        vocals=tags.vocals,
+        vocals=vocals,
         valence=vibe.valence if vibe else None,
         energy=vibe.energy if vibe else None,
         danceability=vibe.danceability if vibe else None,
@@ -296,6 +297,15 @@ def assemble_analysis(
         timings={stage: round(seconds, 3) for stage, seconds in passes.timings.items()},
         audio_embedding=passes.tags.embedding() if passes.tags else None,
     )
+
+
+def _song_vocals(passes: SongPasses, whole_song: Vocals) -> Vocals:
+    """A song has a voice when any of its sections has one, so summary and sections agree."""
+    if whole_song.present or passes.tags is None:
+        return whole_song
+    by_section = [passes.tags.summary(start=s.start, end=s.end).vocals for s in passes.sections]
+    strongest = max(by_section, key=lambda vocals: vocals.score, default=whole_song)
+    return strongest if strongest.present else whole_song
 
 
 def _source(audio: Audio) -> Source:
