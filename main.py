@@ -130,6 +130,7 @@ def _chat(args: argparse.Namespace) -> int:
 def _demo_song(args: argparse.Namespace) -> int:
     from tools.synth import render_demo_song
 
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     render_demo_song(args.output, duration_s=args.duration)
     stderr.print(f"wrote {args.output}", highlight=False)
     return 0

@@ -69,18 +69,19 @@ def _provider(settings: DescribeConfig) -> Provider:
 
 def load(state: DescribeState, config: RunnableConfig) -> dict:
     """Pick the provider, then take the analysis from the cache or decode the audio."""
-    from tools import cache
-    from tools.audio import check_path, file_sha256, load_audio
+    from tools.analyze import cached_analysis
+    from tools.audio import load_audio
 
+    started = time.perf_counter()
     settings = _config(config)
     provider = _provider(settings)
     analysis_config = _analysis_config(settings)
-    if analysis_config.use_cache:
-        cached = cache.load(file_sha256(check_path(state["path"])), analysis_config.cache_tag())
-        if cached is not None:
-            source = cached.source.model_copy(update={"path": str(state["path"])})
-            return {"provider": provider, "analysis": cached.model_copy(update={"source": source})}
-    return {"provider": provider, "audio": load_audio(state["path"], max_duration_s=analysis_config.max_duration_s)}
+    cached = cached_analysis(state["path"], config=analysis_config)
+    if cached is not None:
+        return {"provider": provider, "analysis": cached}
+    audio = load_audio(state["path"], max_duration_s=analysis_config.max_duration_s)
+    return {"provider": provider, "audio": audio, "started": started,
+            "timings": {"decode": time.perf_counter() - started}}
 
 
 def song_passes(state: DescribeState, config: RunnableConfig) -> dict:
@@ -92,6 +93,7 @@ def song_passes(state: DescribeState, config: RunnableConfig) -> dict:
     settings = _config(config)
     analysis_config = _analysis_config(settings)
     passes = run_song_passes(state["audio"], config=analysis_config, progress=settings.progress)
+    passes.timings = {**state["timings"], **passes.timings}
     base = FeatureCaptioner()
     model = state["provider"].chat_model
     # Sections are few: the LLM captions them; windows keep the feature caption, so LLM time stays bounded.
@@ -99,7 +101,8 @@ def song_passes(state: DescribeState, config: RunnableConfig) -> dict:
                                       warn=settings.warn or warn)
                          if model is not None and settings.llm_captions else base)
     _progress(settings, "describing segments", 0.9)
-    return {"passes": passes, "spans": plan_segments(passes, window_s=analysis_config.window_s),
+    return {"passes": passes, "passes_finished": time.perf_counter(),
+            "spans": plan_segments(passes, window_s=analysis_config.window_s),
             "summary": summarize(passes), "section_captioner": section_captioner, "window_captioner": base}
 
 
@@ -135,7 +138,10 @@ def assemble(state: DescribeState, config: RunnableConfig) -> dict:
     ordered = sorted(state["segments"], key=lambda item: (item.start, item.index))
     sections = [item for item in ordered if item.kind == "section"]
     windows = [item for item in ordered if item.kind == "window"]
-    analysis = assemble_analysis(state["passes"], sections, windows)
+    passes = state["passes"]
+    passes.timings["segments"] = time.perf_counter() - state["passes_finished"]
+    analysis = assemble_analysis(passes, sections, windows)
+    analysis.timings["total"] = round(time.perf_counter() - state["started"], 3)
     analysis_config = _analysis_config(settings)
     if analysis_config.use_cache:
         cache.save(analysis, analysis_config.cache_tag())

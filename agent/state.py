@@ -30,7 +30,10 @@ class DescribeState(TypedDict, total=False):
     path: str
     provider: Provider
     audio: Any  # tools.audio.Audio
+    started: float  # perf_counter when decoding began
+    timings: dict[str, float]  # stage -> seconds, before the whole-song passes
     passes: Any  # tools.analyze.SongPasses
+    passes_finished: float  # perf_counter when the whole-song passes were done
     spans: list[Any]  # tools.analyze.SegmentSpan
     summary: Summary
     section_captioner: Any  # tools.captioner.Captioner

@@ -115,11 +115,9 @@ def analyze(
         When the file cannot be decoded or is too long.
     """
     started = time.perf_counter()
-    if config.use_cache:
-        cached = cache.load(file_sha256(check_path(path)), config.cache_tag())
-        if cached is not None:
-            source = cached.source.model_copy(update={"path": str(path)})
-            return cached.model_copy(update={"source": source})
+    cached = cached_analysis(path, config=config)
+    if cached is not None:
+        return cached
     audio = load_audio(path, max_duration_s=config.max_duration_s)
     decode_s = time.perf_counter() - started
     passes = run_song_passes(audio, config=config, progress=progress)
@@ -137,6 +135,17 @@ def analyze(
     if config.use_cache:
         cache.save(analysis, config.cache_tag())
     return analysis
+
+
+def cached_analysis(path: str | Path, *, config: AnalysisConfig) -> SongAnalysis | None:
+    """The cached analysis of the file's audio content, with `source.path` set to `path`."""
+    if not config.use_cache:
+        return None
+    cached = cache.load(file_sha256(check_path(path)), config.cache_tag())
+    if cached is None:
+        return None
+    source = cached.source.model_copy(update={"path": str(path)})
+    return cached.model_copy(update={"source": source})
 
 
 def run_song_passes(

@@ -64,10 +64,25 @@ def summary_table(analysis: SongAnalysis) -> Table:
     return table
 
 
+_CLUSTER_STYLES = ("on blue", "on magenta", "on green", "on red", "on cyan", "on yellow")
+
+
+def timeline(analysis: SongAnalysis, *, width: int = 64) -> Text:
+    """The sections as a bar, each as long as it lasts; repeats share a colour."""
+    duration = analysis.source.duration_s or 1.0
+    letters = sorted({section.cluster.rstrip("'") for section in analysis.sections})
+    bar = Text()
+    for section in analysis.sections:
+        cells = max(1, round((section.end - section.start) / duration * width))
+        style = _CLUSTER_STYLES[letters.index(section.cluster.rstrip("'")) % len(_CLUSTER_STYLES)]
+        bar.append(section.cluster.ljust(cells)[:cells], style=f"bold white {style}")
+    return bar
+
+
 def section_table(analysis: SongAnalysis) -> Table:
-    table = Table(title="Sections", expand=True)
-    for column in ("time", "section", "key", "BPM", "LUFS", "vocals", "caption"):
-        table.add_column(column, overflow="fold", ratio=4 if column == "caption" else None)
+    table = Table(title="Sections")
+    for column in ("time", "section", "key", "BPM", "LUFS", "vocals", "chords"):
+        table.add_column(column)
     for section in analysis.sections:
         table.add_row(
             f"{clock(section.start)}–{clock(section.end)}",
@@ -76,15 +91,24 @@ def section_table(analysis: SongAnalysis) -> Table:
             f"{section.bpm:.0f}" if section.bpm else "—",
             f"{section.loudness_lufs:.1f}" if section.loudness_lufs is not None else "—",
             "yes" if section.vocals.present else "no",
-            section.caption,
+            " ".join(section.chords[:6]) + (" …" if len(section.chords) > 6 else ""),
         )
+    return table
+
+
+def caption_table(analysis: SongAnalysis) -> Table:
+    table = Table(title="Captions", show_header=False, box=None, padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for section in analysis.sections:
+        table.add_row(f"{clock(section.start)} {section.label}", section.caption)
     return table
 
 
 def render_analysis(analysis: SongAnalysis) -> Group:
     """The whole report: summary, sections, narrative when present, timings."""
     parts = [Panel(summary_table(analysis), title="linernotes", border_style="cyan"),
-             section_table(analysis)]
+             timeline(analysis), section_table(analysis), caption_table(analysis)]
     if analysis.narrative:
         narrative = analysis.narrative
         status = "verified" if narrative.verified else f"{narrative.claims_failed} claims failed"
