@@ -66,12 +66,13 @@ def build_chat_agent(model: BaseChatModel, *, config: ChatConfig):
 def ask(question: str, *, history: list[BaseMessage] | None = None, config: ChatConfig | None = None) -> str:
     """Answer one question, given the conversation so far; `history` is extended in place.
 
-    Without an LLM (provider `none`) there is no agent to plan tool calls: the answer says so.
+    Without an LLM (provider `none`) there is no agent to plan tool calls: the answer is a
+    search of the library by meaning, and says how to get a conversation.
     """
     config = config or ChatConfig()
     model = config.chat_model or resolve_provider(config.llm).chat_model
     if model is None:
-        return "Chat needs an LLM: run with --llm local or --llm openai:MODEL."
+        return search_answer(question, config=config)
     history = history if history is not None else []
     history.append(HumanMessage(content=question))
     key = (id(model), config.store_path, config.store_url)
@@ -85,3 +86,21 @@ def ask(question: str, *, history: list[BaseMessage] | None = None, config: Chat
     text = answer.text.strip() if answer is not None else "I could not finish answering that."
     history.append(AIMessage(content=text))
     return text
+
+
+def search_answer(question: str, *, config: ChatConfig, k: int = 5) -> str:
+    """The passages of the library nearest in meaning to the question, without an LLM."""
+    from memory.store import SongStore
+    from tools.report import clock
+
+    store = SongStore(path=config.store_path, url=config.store_url)
+    songs = {song.id: song.display_name for song in store.list_songs()}
+    if not songs:
+        return "The library is empty: describe a song first (describe FILE)."
+    lines = [f"Without an LLM I can only search (--llm local or --llm openai:MODEL to converse). "
+             f"The passages nearest to your question in {len(songs)} songs:"]
+    for hit in store.search_segments(question, k=k):
+        segment = hit.segment
+        lines.append(f"- {songs.get(segment.song_id, segment.song_id[:12])}, {segment.label} "
+                     f"{clock(segment.start)}–{clock(segment.end)}: {segment.caption}")
+    return "\n".join(lines)

@@ -22,13 +22,11 @@ def run_repl(
     """Read questions until EOF, `exit` or `quit`, answer each as Markdown; returns the exit code."""
     console = console or Console()
     provider = resolve_provider(llm)
-    if provider.chat_model is None:
-        console.print("Chat needs an LLM: install the embedded one or pass --llm local / openai:MODEL.")
-        return 2
     config = ChatConfig(llm=provider.name, chat_model=provider.chat_model,
                         store_path=str(store_path) if store_path else None, store_url=store_url)
     history: list[BaseMessage] = []
-    console.print(f"[bold]linernotes chat[/] ({provider.name}) — ask about your songs (Ctrl-D or 'quit' ends).")
+    mode = provider.name if provider.chat_model is not None else "none: search only"
+    console.print(f"[bold]linernotes chat[/] ({mode}) — ask about your songs (Ctrl-D or 'quit' ends).")
     while True:
         try:
             question = console.input("[bold cyan]you>[/] ").strip()

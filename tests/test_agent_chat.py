@@ -28,6 +28,12 @@ def test_list_songs(store_path):
     assert "Fixture Song" in ask("Which songs do I have?", config=config)
 
 
-def test_without_an_llm_chat_says_what_it_needs(store_path):
-    answer = ask("Hello?", config=ChatConfig(llm="none", store_path=store_path))
+def test_without_an_llm_chat_searches_and_says_what_it_needs(store_path):
+    answer = ask("the chorus in A minor", config=ChatConfig(llm="none", store_path=store_path))
     assert "--llm" in answer
+    assert "Fixture Song" in answer and "chorus" in answer
+
+
+def test_without_an_llm_an_empty_library_says_so(tmp_path):
+    answer = ask("anything", config=ChatConfig(llm="none", store_path=str(tmp_path / "empty")))
+    assert "library is empty" in answer

@@ -87,6 +87,10 @@ def _opening(segment: Segment, span: str) -> str:
     detail = ", ".join(facts)
     frames = [
         "{span} is {where}{comma}{detail}.",
+        "{span} falls {where}{comma}{detail}.",
+        "The stretch {span} sits {where}{comma}{detail}.",
+    ] if segment.kind == "window" else [
+        "{span} is {where}{comma}{detail}.",
         "At {span} comes {where}{comma}{detail}.",
         "{where_cap} runs {span}{comma}{detail}.",
     ]
