@@ -49,11 +49,11 @@ def test_120_bpm_click_track_is_120_bpm():
     assert result.bpm_confidence > 0.3
 
 
-@pytest.mark.parametrize("bpm", [75, 170])
+@pytest.mark.parametrize("bpm", [75, 140])
 def test_slow_and_fast_click_tracks_keep_their_tempo(bpm):
-    """No octave error at either end of the range (a coarse decoder once halved 170 BPM)."""
+    """Within 1 %: a decoder at 50 fps, with its coarse beat intervals, gave 142.9 for 140."""
     result = track_rhythm(audio_of(click_track(bpm=bpm, beats_per_bar=4)))
-    assert result.bpm == pytest.approx(bpm, rel=0.02)
+    assert result.bpm == pytest.approx(bpm, rel=0.01)
 
 
 @pytest.mark.parametrize("beats_per_bar,metre", [(4, "4/4"), (3, "3/4")])
