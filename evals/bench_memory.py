@@ -161,11 +161,11 @@ def run(*, songs: int, store_dir: Path, full_inserts: int = 10, queries: int = 5
     print(f"similar_segments (audio vectors): {_milliseconds(similar)}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=1000)
     parser.add_argument("--store", type=Path, default=None, help="store directory (default: temporary)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.store:
         run(songs=args.songs, store_dir=args.store)
         return
