@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
 from rich.console import Console
@@ -26,11 +25,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     speed = kinds.add_parser("speed", help="real-time factors per stage, beside the peers")
     speed.add_argument("--audio", type=Path, default=None, help="a 4-minute song (default: rendered)")
     speed.add_argument("--no-peers", action="store_true")
-    # The memory and narrative benchmarks keep their own options: `eval memory --help`.
-    for name, description in (("memory", "store insert time and query latency (evals.bench_memory)"),
-                              ("narrative", "narrative time per provider (evals.bench_narrative)")):
-        bench = kinds.add_parser(name, help=description, add_help=False)
-        bench.add_argument("options", nargs=argparse.REMAINDER)
+    memory = kinds.add_parser("memory", help="store insert time and query latency")
+    memory.add_argument("--songs", type=int, default=1000)
+    narrative = kinds.add_parser("narrative", help="narrative time per provider, analysis excluded")
+    narrative.add_argument("audio", type=Path, help="a song of about 4 minutes")
+    narrative.add_argument("--providers", default="none,local")
     for sub in (accuracy, faithfulness, speed):
         sub.add_argument("--json", type=Path, default=None, metavar="FILE",
                          help="also write the report as JSON")
@@ -41,8 +40,15 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from evals import report as reporting
 
-    if args.eval_kind in ("memory", "narrative"):
-        importlib.import_module(f"evals.bench_{args.eval_kind}").main(args.options)
+    if args.eval_kind == "memory":
+        from evals.bench_memory import main
+
+        main(["--songs", str(args.songs)])
+        return 0
+    if args.eval_kind == "narrative":
+        from evals.bench_narrative import main
+
+        main([str(args.audio), "--providers", args.providers])
         return 0
 
     if args.eval_kind == "accuracy":
