@@ -282,6 +282,7 @@ def summarize(passes: SongPasses) -> Summary:
         instrumentalness=vibe.instrumentalness if vibe else None,
         melody=passes.melody.melody() if passes.melody else None,
         silent=passes.silent,
+        tagger=passes.tags.backend if passes.tags else None,
         notes=notes,
     )
 

@@ -44,6 +44,8 @@ def summary_table(analysis: SongAnalysis) -> Table:
     if summary.loudness_lufs is not None:
         table.add_row("loudness", f"{summary.loudness_lufs:.1f} LUFS integrated, range "
                                   f"{summary.loudness_range_lu or 0:.1f} LU")
+    if summary.tagger:
+        table.add_row("tagger", summary.tagger)
     table.add_row("genres", _tags(summary.genres))
     table.add_row("moods", _tags(summary.moods))
     table.add_row("instruments", _tags(summary.instruments))

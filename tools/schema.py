@@ -135,6 +135,7 @@ class Summary(BaseModel):
     instrumentalness: float | None
     melody: Melody | None
     silent: bool
+    tagger: str | None = None  # which models tagged genres, moods, instruments and vocals
     notes: list[str] = []  # honest caveats: "too short for a tempo", "no clear key", ...
 
 
