@@ -67,7 +67,7 @@ def _minutes(duration_s: float) -> str:
 _SHAPE_SENTENCES = {
     "builds": ["Its energy builds from start to finish.", "The arc is a steady build: it ends far stronger than it begins."],
     "fades": ["It spends its strength early and winds down towards the end.", "The energy ebbs as it goes on."],
-    "arch": ["The energy rises to a peak in the middle and settles again.", "Its arc is an arch: a calm start, a strong middle, a calmer close."],
+    "arch": ["The energy rises to a peak in the middle and settles again.", "Its arc is an arch: a low-key start, a strong middle, a gentler close."],
     "valley": ["It opens strong, dips in the middle and comes back.", "A quieter middle stretch sits between two strong ends."],
     "steady": ["The energy holds steady throughout.", "It keeps a constant level of intensity from start to finish."],
     "wavering": ["The energy rises and falls from section to section.", "Its intensity keeps shifting between sections."],

@@ -54,3 +54,14 @@ def test_prose_varies_between_songs():
     second = first.model_copy(update={"source": first.source.model_copy(update={"sha256": "0" * 64})})
     texts = [" ".join(p.text for p in deterministic_paragraphs(build_outline(a))) for a in (first, second)]
     assert texts[0] != texts[1]
+
+
+def test_the_writers_fixed_sentences_claim_no_mood_genre_or_instrument():
+    """Arc sentences are about energy: a mood word there would be an unmeasured claim."""
+    from agent.vocabulary import GENRE_PATTERN, INSTRUMENT_PATTERN, MOOD_PATTERN
+    from agent.writer import _SHAPE_SENTENCES
+
+    for sentences in _SHAPE_SENTENCES.values():
+        for sentence in sentences:
+            for pattern in (MOOD_PATTERN, GENRE_PATTERN, INSTRUMENT_PATTERN):
+                assert pattern.search(sentence) is None, sentence

@@ -89,3 +89,14 @@ def test_a_long_gradual_piece_is_still_split():
                                 downbeats=beats[::4], max_section_s=48.0)
     assert len(sections) >= 3
     assert all(s.end - s.start <= 48.0 + 2.0 for s in sections)
+
+
+def test_a_quiet_opening_that_returns_at_the_end_is_no_chorus():
+    quiet = triad((60, 64, 67), 16.0, amplitude=0.05) + click_track(120.0, 16.0, amplitude=0.05)
+    loud = triad((57, 60, 64), 16.0, amplitude=0.5) + click_track(120.0, 16.0)
+    samples = np.concatenate([quiet, loud, quiet])
+    beats = list(np.arange(0.0, 48.0, 0.5))
+    sections = segment_sections(as_audio(samples), beats=beats, downbeats=beats[::4])
+    assert [s.cluster for s in sections] == ["A", "B", "A"]
+    assert "chorus" not in [s.label for s in sections]
+    assert (sections[0].label, sections[-1].label) == ("intro", "outro")

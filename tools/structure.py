@@ -279,11 +279,16 @@ def _name_roles(clusters: list[str], levels: list[float], lengths: list[float],
     median_level = float(np.median(levels))
     roles: list[tuple[str, float] | None] = [None] * count
 
-    repeated = [name for name in occurrences if occurrences[name] > 1]
-    chorus = max(repeated, key=lambda name: np.mean(
-        [level for level, other in zip(levels, base) if other == name]), default=None)
+    def cluster_level(name: str) -> float:
+        return float(np.mean([level for level, other in zip(levels, base) if other == name]))
+
+    # A chorus is repeated and at least as loud as the song's average section: a quiet
+    # intro whose material returns as the outro is no chorus.
+    repeated = [name for name in occurrences
+                if occurrences[name] > 1 and cluster_level(name) >= np.mean(levels)]
+    chorus = max(repeated, key=cluster_level, default=None)
     if chorus is not None:
-        margin = np.mean([lv for lv, other in zip(levels, base) if other == chorus]) - median_level
+        margin = cluster_level(chorus) - median_level
         confidence = min(0.9, 0.4 + 0.1 * occurrences[chorus] + 0.05 * max(margin, 0.0))
         for index in range(count):
             if base[index] == chorus:
