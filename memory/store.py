@@ -49,6 +49,8 @@ ANALYSES = "analyses"
 SONG_AUDIO = "song_audio"
 SEGMENT_AUDIO = "segment_audio"
 _COSINE = {"hnsw": {"space": "cosine"}}
+# Nearest neighbours fetched per wanted hit before filtering in Python.
+OVERSAMPLE = 40
 # Chroma needs a vector per record; `analyses` is only ever read by id, so one constant will do.
 _ANALYSIS_VECTOR = [1.0]
 
@@ -303,13 +305,29 @@ class SongStore:
         with self._access(write=False):
             if song is not None:
                 conditions.append({"song_id": self._require_id(song)})
-            found = self._segments.query(
-                query_embeddings=vector,
-                n_results=k,
-                where=_all_of(conditions),
-                include=["metadatas", "documents", "distances"],
-            )
-            return self._segment_hits(found)
+            return self._segment_hits(self._filtered_query(vector, _all_of(conditions), k=k))
+
+    def _filtered_query(self, vector, where: dict | None, *, k: int) -> dict[str, Any]:
+        """The `k` nearest segments that satisfy `where`.
+
+        Chroma's metadata filter costs time in proportion to the records it matches (about
+        140 ms at 36,000 segments, against 2 ms unfiltered), so the nearest `k * OVERSAMPLE`
+        are fetched unfiltered and filtered here; only when fewer than `k` of them match does
+        Chroma filter. Either way the result is the nearest `k` that match.
+        """
+        include = ["metadatas", "documents", "distances"]
+        if where is None or not _evaluable(where):
+            return self._segments.query(query_embeddings=vector, n_results=k, where=where,
+                                        include=include)
+        wanted = k * OVERSAMPLE
+        found = self._segments.query(query_embeddings=vector, n_results=wanted, include=include)
+        rows = [row for row in zip(*(found[name][0] for name in ("ids", *include)))
+                if _matches(row[1], where)][:k]
+        if len(rows) < k and len(found["ids"][0]) == wanted:
+            return self._segments.query(query_embeddings=vector, n_results=k, where=where,
+                                        include=include)
+        return {name: [[row[position] for row in rows]]
+                for position, name in enumerate(("ids", *include))}
 
     @_reading
     def similar_segments(
@@ -470,6 +488,52 @@ def _conditions(where: dict | None) -> list[dict]:
     if any(name.startswith("$") for name in where):
         raise ValueError(f"use one operator at the top of a filter, or plain fields: {where}")
     return [{name: value} for name, value in where.items()]
+
+
+_COMPARISONS = {
+    "$eq": lambda value, target: value == target,
+    "$ne": lambda value, target: value != target,
+    "$in": lambda value, target: value in target,
+    "$nin": lambda value, target: value not in target,
+    "$gt": lambda value, target: value is not None and value > target,
+    "$gte": lambda value, target: value is not None and value >= target,
+    "$lt": lambda value, target: value is not None and value < target,
+    "$lte": lambda value, target: value is not None and value <= target,
+    "$contains": lambda value, target: isinstance(value, list) and target in value,
+    "$not_contains": lambda value, target: not (isinstance(value, list) and target in value),
+}
+
+
+def _evaluable(where: dict) -> bool:
+    """Whether `_matches` understands every operator of a Chroma filter."""
+    for name, value in where.items():
+        if name in ("$and", "$or"):
+            if not all(_evaluable(part) for part in value):
+                return False
+        elif name.startswith("$") or (isinstance(value, dict)
+                                      and any(op not in _COMPARISONS for op in value)):
+            return False
+    return True
+
+
+def _matches(metadata: dict | None, where: dict) -> bool:
+    """Chroma's filter semantics for one record (a missing field matches no comparison)."""
+    metadata = metadata or {}
+    for name, value in where.items():
+        if name == "$and":
+            if not all(_matches(metadata, part) for part in value):
+                return False
+        elif name == "$or":
+            if not any(_matches(metadata, part) for part in value):
+                return False
+        elif name not in metadata:
+            return False
+        elif isinstance(value, dict):
+            if not all(_COMPARISONS[op](metadata[name], target) for op, target in value.items()):
+                return False
+        elif metadata[name] != value:
+            return False
+    return True
 
 
 def _all_of(conditions: list[dict]) -> dict | None:

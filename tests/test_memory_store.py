@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from memory_factory import make_analysis, render
 
+import memory.store
 from memory.store import AmbiguousSong, NoAudioEmbedding, SongNotFound, SongStore
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "chroma_server.sh"
@@ -168,3 +169,17 @@ def test_missing_audio_embeddings_and_ambiguous_names(store):
         store.similar_segments("no-vectors", 3.0)
     with pytest.raises(AmbiguousSong):
         store.get_song("Same")
+
+
+def test_filtering_nearest_neighbours_here_equals_chromas_own_filter(store, monkeypatch):
+    """Post-filtering an oversampled search, or falling back to Chroma's filter, finds the same."""
+    for name, key, vocals in (("a", "E minor", False), ("b", "E minor", True), ("c", "G major", False)):
+        store.add_song(make_analysis(name=name, key=key, vocals=vocals, genres=("rock",),
+                                     sections=(("verse", "guitar riff"), ("solo", "guitar solo"))))
+    filters = [{"key": "E minor", "vocals": False}, {"genres": {"$contains": "rock"}},
+               {"key": {"$ne": "G major"}, "kind": "window"}]
+    post_filtered = [store.search_segments("guitar solo", where=where, k=4) for where in filters]
+    monkeypatch.setattr(memory.store, "OVERSAMPLE", 1)  # too few candidates: Chroma filters
+    by_chroma = [store.search_segments("guitar solo", where=where, k=4) for where in filters]
+    for mine, chromas in zip(post_filtered, by_chroma):
+        assert mine and [hit.segment.id for hit in mine] == [hit.segment.id for hit in chromas]
