@@ -145,7 +145,7 @@ def run(*, songs: int, store_dir: Path, full_inserts: int = 10, queries: int = 5
         store._segments.query(query_embeddings=vector, n_results=5, where=where)
         chroma_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        store._filtered_query(vector, where, k=5)
+        memory.store._filtered_query(store._segments, vector, where, k=5)
         store_times.append(time.perf_counter() - started)
     print(f"filtered semantic query, the store's (nearest {5 * memory.store.OVERSAMPLE}, "
           f"filtered in Python): {_milliseconds(store_times)}")

@@ -305,29 +305,8 @@ class SongStore:
         with self._access(write=False):
             if song is not None:
                 conditions.append({"song_id": self._require_id(song)})
-            return self._segment_hits(self._filtered_query(vector, _all_of(conditions), k=k))
-
-    def _filtered_query(self, vector, where: dict | None, *, k: int) -> dict[str, Any]:
-        """The `k` nearest segments that satisfy `where`.
-
-        Chroma's metadata filter costs time in proportion to the records it matches (about
-        140 ms at 36,000 segments, against 2 ms unfiltered), so the nearest `k * OVERSAMPLE`
-        are fetched unfiltered and filtered here; only when fewer than `k` of them match does
-        Chroma filter. Either way the result is the nearest `k` that match.
-        """
-        include = ["metadatas", "documents", "distances"]
-        if where is None or not _evaluable(where):
-            return self._segments.query(query_embeddings=vector, n_results=k, where=where,
-                                        include=include)
-        wanted = k * OVERSAMPLE
-        found = self._segments.query(query_embeddings=vector, n_results=wanted, include=include)
-        rows = [row for row in zip(*(found[name][0] for name in ("ids", *include)))
-                if _matches(row[1], where)][:k]
-        if len(rows) < k and len(found["ids"][0]) == wanted:
-            return self._segments.query(query_embeddings=vector, n_results=k, where=where,
-                                        include=include)
-        return {name: [[row[position] for row in rows]]
-                for position, name in enumerate(("ids", *include))}
+            return self._segment_hits(
+                _filtered_query(self._segments, vector, _all_of(conditions), k=k))
 
     @_reading
     def similar_segments(
@@ -341,12 +320,7 @@ class SongStore:
         conditions: list[dict] = [{"kind": anchor.kind}]
         if other_songs_only:
             conditions.append({"song_id": {"$ne": anchor.song_id}})
-        found = collection.query(
-            query_embeddings=[vector],
-            n_results=k + 1,
-            where=_all_of(conditions),
-            include=["metadatas", "documents", "distances"],
-        )
+        found = _filtered_query(collection, [vector], _all_of(conditions), k=k + 1)
         hits = [hit for hit in self._segment_hits(found) if hit.segment.id != anchor.id]
         return hits[:k]
 
@@ -488,6 +462,29 @@ def _conditions(where: dict | None) -> list[dict]:
     if any(name.startswith("$") for name in where):
         raise ValueError(f"use one operator at the top of a filter, or plain fields: {where}")
     return [{name: value} for name, value in where.items()]
+
+
+def _filtered_query(collection: Collection, vector, where: dict | None, *, k: int) -> dict[str, Any]:
+    """The `k` records of `collection` nearest to `vector` that satisfy `where`.
+
+    Chroma's metadata filter costs time in proportion to the records it matches (about
+    140 ms at 36,000 segments, against 2 ms unfiltered), so the nearest `k * OVERSAMPLE`
+    are fetched unfiltered and filtered here; only when fewer than `k` of them match does
+    Chroma filter. Either way the result is the nearest `k` that match.
+    """
+    include = ["metadatas", "documents", "distances"]
+    if where is None or not _evaluable(where):
+        return collection.query(query_embeddings=vector, n_results=k, where=where,
+                                include=include)
+    wanted = k * OVERSAMPLE
+    found = collection.query(query_embeddings=vector, n_results=wanted, include=include)
+    rows = [row for row in zip(*(found[name][0] for name in ("ids", *include)))
+            if _matches(row[1], where)][:k]
+    if len(rows) < k and len(found["ids"][0]) == wanted:
+        return collection.query(query_embeddings=vector, n_results=k, where=where,
+                                include=include)
+    return {name: [[row[position] for row in rows]]
+            for position, name in enumerate(("ids", *include))}
 
 
 _COMPARISONS = {
