@@ -96,14 +96,14 @@ def _songs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from memory.store import SongStore
-    from tools.report import clock
+    from tools.timecodes import format_time
 
     songs = SongStore(path=args.store).list_songs()
     table = Table(title=f"{len(songs)} songs")
     for column in ("id", "song", "duration", "key", "BPM", "sections", "windows"):
         table.add_column(column)
     for song in songs:
-        table.add_row(song.id[:12], song.display_name, clock(song.duration_s),
+        table.add_row(song.id[:12], song.display_name, format_time(song.duration_s),
                       song.key or "—", f"{song.bpm:.0f}" if song.bpm else "—",
                       str(song.section_count), str(song.window_count))
     Console().print(table)

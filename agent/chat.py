@@ -91,7 +91,7 @@ def ask(question: str, *, history: list[BaseMessage] | None = None, config: Chat
 def search_answer(question: str, *, config: ChatConfig, k: int = 5) -> str:
     """The passages of the library nearest in meaning to the question, without an LLM."""
     from memory.store import SongStore
-    from tools.report import clock
+    from tools.timecodes import format_time
 
     store = SongStore(path=config.store_path, url=config.store_url)
     songs = {song.id: song.display_name for song in store.list_songs()}
@@ -102,5 +102,5 @@ def search_answer(question: str, *, config: ChatConfig, k: int = 5) -> str:
     for hit in store.search_segments(question, k=k):
         segment = hit.segment
         lines.append(f"- {songs.get(segment.song_id, segment.song_id[:12])}, {segment.label} "
-                     f"{clock(segment.start)}–{clock(segment.end)}: {segment.caption}")
+                     f"{format_time(segment.start)}–{format_time(segment.end)}: {segment.caption}")
     return "\n".join(lines)

@@ -140,7 +140,7 @@ def assemble(state: DescribeState, config: RunnableConfig) -> dict:
     windows = [item for item in ordered if item.kind == "window"]
     passes = state["passes"]
     passes.timings["segments"] = time.perf_counter() - state["passes_finished"]
-    analysis = assemble_analysis(passes, sections, windows)
+    analysis = assemble_analysis(passes, sections, windows, summary=state["summary"])
     analysis.timings["total"] = round(time.perf_counter() - state["started"], 3)
     analysis_config = _analysis_config(settings)
     if analysis_config.use_cache:

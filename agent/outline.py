@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from agent.timecodes import format_time
+from tools.timecodes import format_time
 from agent.vocabulary import INSTRUMENT_WORDS, family_of
 from tools.schema import Segment, SongAnalysis, Tag
 

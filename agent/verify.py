@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from agent.outline import Moment, SectionPlan
-from agent.timecodes import TIMESTAMP_PATTERN, format_time
+from tools.timecodes import TIMESTAMP_PATTERN, format_time
 from agent.vocabulary import (
     CHORD_TOKEN_PATTERN, GENRE_PATTERN, GENRE_WORDS, INSTRUMENT_PATTERN, INSTRUMENT_WORDS,
     KEY_PATTERN, MOOD_PATTERN, MOOD_WORDS, PROGRESSION_PATTERN, chord_identity, chord_symbol,

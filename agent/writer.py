@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from agent.outline import Outline, SectionPlan, describe_span, ordinal
-from agent.timecodes import format_time
+from tools.timecodes import format_time
 from agent.vocabulary import chord_symbol
 
 

@@ -94,7 +94,7 @@ def fact_coverage(text: str, analysis: SongAnalysis) -> dict[str, float]:
         least 0.25) named. Facts the analysis does not have are left out.
     """
     from agent.outline import top_labels
-    from agent.timecodes import TIMESTAMP_PATTERN
+    from tools.timecodes import TIMESTAMP_PATTERN
     from agent.verify import TEMPO_PATTERN, song_scope, verify_text
     from agent.vocabulary import INSTRUMENT_WORDS, family_of, key_identity
 

@@ -5,7 +5,7 @@ import re
 from agent_fixtures import song_analysis
 
 from agent.outline import build_outline, energy_shape
-from agent.timecodes import format_time, parse_time
+from tools.timecodes import format_time, parse_time
 from agent.writer import deterministic_paragraphs, render_markdown
 
 

@@ -130,7 +130,7 @@ def analyze(
     sections = caption_all([s for s in segments if s.kind == "section"], captioner, summary)
     windows = caption_all([s for s in segments if s.kind == "window"], captioner, summary)
     passes.timings["segments"] = time.perf_counter() - stage_start
-    analysis = assemble_analysis(passes, sections, windows)
+    analysis = assemble_analysis(passes, sections, windows, summary=summary)
     analysis.timings["total"] = time.perf_counter() - started
     if config.use_cache:
         cache.save(analysis, config.cache_tag())
@@ -288,14 +288,14 @@ def summarize(passes: SongPasses) -> Summary:
 
 
 def assemble_analysis(
-    passes: SongPasses, sections: list[Segment], windows: list[Segment]
+    passes: SongPasses, sections: list[Segment], windows: list[Segment], *, summary: Summary
 ) -> SongAnalysis:
-    """Put the measured song together into its public form."""
+    """Put the measured song together into its public form (`summary` from `summarize`)."""
     rhythm = passes.rhythm
     downbeats = rhythm.downbeats if rhythm else None
     return SongAnalysis(
         source=_source(passes.audio),
-        summary=summarize(passes),
+        summary=summary,
         beats=rhythm.beats if rhythm else [],
         downbeats=rhythm.downbeats if rhythm else [],
         tempo_curve=rhythm.tempo_curve if rhythm else [],

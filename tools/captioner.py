@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tools.schema import Segment, Summary, Tag
+from tools.timecodes import format_time
 
 SURE_TAG = 0.5  # a tag at or above this is stated
 HEDGED_TAG = 0.3  # between this and SURE_TAG it is hedged; below, left out
@@ -47,18 +48,12 @@ class FeatureCaptioner:
         previous : Segment, optional
             The segment just before, for what changes (level, key, vocals).
         """
-        span = f"{clock(segment.start)}–{clock(segment.end)}"
+        span = f"{format_time(segment.start)}–{format_time(segment.end)}"
         if summary.silent or _is_silent(segment):
             return f"{span}: silence, nothing audible to describe."
         sentences = [_opening(segment, span), _sound(segment), _voice(segment),
                      _changes(segment, previous)]
         return " ".join(sentence for sentence in sentences if sentence)
-
-
-def clock(seconds: float) -> str:
-    """m:ss, the way times are written in captions."""
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
 
 
 def _is_silent(segment: Segment) -> bool:
@@ -182,4 +177,4 @@ def _changes(segment: Segment, previous: Segment | None) -> str:
         changes.append("the voice drops out")
     if not changes:
         return ""
-    return f"Compared with {clock(previous.start)}–{clock(previous.end)}: {_listing(changes)}."
+    return f"Compared with {format_time(previous.start)}–{format_time(previous.end)}: {_listing(changes)}."

@@ -16,22 +16,18 @@ from pydantic import BaseModel, Field
 from memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
 from memory.store import SongStore
 from tools.schema import Segment, SongAnalysis, Tag
+from tools.timecodes import format_time
 
 
 def _labels(tags: list[Tag], *, limit: int = 3) -> list[str]:
     return [tag.label for tag in sorted(tags, key=lambda tag: tag.score, reverse=True)][:limit]
 
 
-def _clock(seconds: float) -> str:
-    whole = max(int(seconds), 0)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 def segment_facts(segment: Segment) -> dict:
     """A segment's features, as the tools report them."""
     return {
         "label": segment.label, "section_index": segment.section_index,
-        "start": _clock(segment.start), "end": _clock(segment.end), "key": segment.key,
+        "start": format_time(segment.start), "end": format_time(segment.end), "key": segment.key,
         "bpm": round(segment.bpm) if segment.bpm else None,
         "energy": round(segment.energy, 2) if segment.energy is not None else None,
         "instruments": _labels(segment.instruments), "genres": _labels(segment.genres, limit=2),
@@ -82,12 +78,12 @@ def analysis_tools(analysis: SongAnalysis, *, captioner: Callable[[Segment], str
     def song_facts() -> str:
         summary = analysis.summary
         return _dump({
-            "duration": _clock(analysis.source.duration_s), "key": summary.key,
+            "duration": format_time(analysis.source.duration_s), "key": summary.key,
             "bpm": round(summary.bpm) if summary.bpm else None, "time_signature": summary.time_signature,
             "genres": _labels(summary.genres, limit=2), "moods": _labels(summary.moods, limit=2),
             "instruments": _labels(summary.instruments, limit=4), "vocals": summary.vocals.present,
-            "sections": [f"{section.label} {_clock(section.start)}-{_clock(section.end)}" for section in sections],
-            "key_changes": [f"{_clock(change.time)} {change.from_key} -> {change.to_key}"
+            "sections": [f"{section.label} {format_time(section.start)}-{format_time(section.end)}" for section in sections],
+            "key_changes": [f"{format_time(change.time)} {change.from_key} -> {change.to_key}"
                             for change in analysis.key_changes],
         })
 
@@ -148,14 +144,14 @@ class PathQuery(BaseModel):
 
 
 def _song_line(record: SongRecord) -> dict:
-    return {"song": record.display_name, "id": record.id[:12], "duration": _clock(record.duration_s),
+    return {"song": record.display_name, "id": record.id[:12], "duration": format_time(record.duration_s),
             "key": record.key, "bpm": round(record.bpm) if record.bpm else None, "genres": record.genres[:2],
             "moods": record.moods[:2], "instruments": record.instruments[:4], "vocals": record.vocals}
 
 
 def _segment_line(record: SegmentRecord) -> dict:
     return {"song_id": record.song_id[:12], "kind": record.kind, "section_index": record.section_index,
-            "label": record.label, "start": _clock(record.start), "end": _clock(record.end), "key": record.key,
+            "label": record.label, "start": format_time(record.start), "end": format_time(record.end), "key": record.key,
             "bpm": round(record.bpm) if record.bpm else None, "instruments": record.instruments[:4],
             "moods": record.moods[:2], "vocals": record.vocals, "chords": record.chords[:6],
             "caption": record.caption}

@@ -9,12 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tools.schema import SongAnalysis, Tag
-
-
-def clock(seconds: float) -> str:
-    """`m:ss`, the way the narrative and the report write times."""
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
+from tools.timecodes import format_time
 
 
 def _tags(tags: list[Tag], limit: int = 4) -> str:
@@ -28,7 +23,7 @@ def summary_table(analysis: SongAnalysis) -> Table:
     table.add_column()
     title = source.title or source.path
     table.add_row("song", f"{title}" + (f" — {source.artist}" if source.artist else ""))
-    table.add_row("duration", f"{clock(source.duration_s)} ({source.sample_rate} Hz, "
+    table.add_row("duration", f"{format_time(source.duration_s)} ({source.sample_rate} Hz, "
                               f"{source.channels} ch)")
     if summary.silent:
         table.add_row("audio", "silent")
@@ -36,7 +31,7 @@ def summary_table(analysis: SongAnalysis) -> Table:
            else "no clear key")
     table.add_row("key", key)
     if analysis.key_changes:
-        changes = "; ".join(f"{clock(c.time)} {c.from_key} → {c.to_key}" for c in analysis.key_changes)
+        changes = "; ".join(f"{format_time(c.time)} {c.from_key} → {c.to_key}" for c in analysis.key_changes)
         table.add_row("modulations", changes)
     tempo = (f"{summary.bpm:.1f} BPM, {summary.time_signature or 'metre unclear'} "
              f"(confidence {summary.bpm_confidence:.2f})" if summary.bpm else "no steady tempo")
@@ -87,7 +82,7 @@ def section_table(analysis: SongAnalysis) -> Table:
         table.add_column(column)
     for section in analysis.sections:
         table.add_row(
-            f"{clock(section.start)}–{clock(section.end)}",
+            f"{format_time(section.start)}–{format_time(section.end)}",
             f"{section.label} [{section.cluster}]",
             section.key or "—",
             f"{section.bpm:.0f}" if section.bpm else "—",
@@ -103,7 +98,7 @@ def caption_table(analysis: SongAnalysis) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for section in analysis.sections:
-        table.add_row(f"{clock(section.start)} {section.label}", section.caption)
+        table.add_row(f"{format_time(section.start)} {section.label}", section.caption)
     return table
 
 
