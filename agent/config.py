@@ -9,7 +9,8 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
 if TYPE_CHECKING:
-    from tools.analyze import AnalysisConfig
+    from linernotes.tools.analyze import AnalysisConfig
+    from linernotes.tools.captioner import Captioner
 
 
 @dataclass(kw_only=True)
@@ -22,6 +23,8 @@ class DescribeConfig:
     store_path: str | None = None
     store_url: str | None = None
     analysis: AnalysisConfig | None = None  # the engine's settings; default AnalysisConfig()
+    narrative: bool = True  # plan, write and verify the narrative; False ends after the store
+    captioner: Captioner | None = None  # writes every segment's caption; default FeatureCaptioner
     progress: Callable[[str, float], None] | None = None  # called as progress(stage, fraction_done)
     warn: Callable[[str], None] | None = None  # one-line warnings; default: stderr
     # LLM seconds for the narrative: no new paragraph is started after this (one call may run

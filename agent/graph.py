@@ -16,14 +16,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from agent.config import DescribeConfig
-from agent.narrative import narrative_record, rewrite_paragraph, verify_paragraph
-from agent.outline import build_outline
-from agent.providers import NONE, Provider, resolve_provider, warn
-from agent.state import DescribeInput, DescribeOutput, DescribeState, NarrateInput, SegmentTask
-from agent.writer import deterministic_paragraphs, render_markdown
-from tools.langchain_tools import analysis_tools
-from tools.schema import Segment
+from linernotes.agent.config import DescribeConfig
+from linernotes.agent.narrative import narrative_record, rewrite_paragraph, verify_paragraph
+from linernotes.agent.outline import build_outline
+from linernotes.agent.providers import NONE, Provider, resolve_provider, warn
+from linernotes.agent.state import DescribeInput, DescribeOutput, DescribeState, NarrateInput, SegmentTask
+from linernotes.agent.writer import deterministic_paragraphs, render_markdown
 
 
 def _config(config: RunnableConfig | None) -> DescribeConfig:
@@ -31,7 +29,7 @@ def _config(config: RunnableConfig | None) -> DescribeConfig:
 
 
 def _analysis_config(settings: DescribeConfig):
-    from tools.analyze import AnalysisConfig
+    from linernotes.tools.analyze import AnalysisConfig
 
     return settings.analysis or AnalysisConfig()
 
@@ -52,7 +50,7 @@ def _store(settings: DescribeConfig):
 @lru_cache(maxsize=4)
 def _open_store(path: str | None, url: str | None):
     """Opening a store loads its text embedder: once per location and process."""
-    from memory.store import SongStore
+    from linernotes.memory.store import SongStore
 
     return SongStore(path=path, url=url)
 
@@ -69,8 +67,8 @@ def _provider(settings: DescribeConfig) -> Provider:
 
 def load(state: DescribeState, config: RunnableConfig) -> dict:
     """Pick the provider, then take the analysis from the cache or decode the audio."""
-    from tools.analyze import cached_analysis
-    from tools.audio import load_audio
+    from linernotes.tools.analyze import cached_analysis
+    from linernotes.tools.audio import load_audio
 
     started = time.perf_counter()
     settings = _config(config)
@@ -86,24 +84,31 @@ def load(state: DescribeState, config: RunnableConfig) -> dict:
 
 def song_passes(state: DescribeState, config: RunnableConfig) -> dict:
     """The whole-song passes (rhythm, tonality, chords, loudness, tags, structure) and the segment plan."""
-    from tools.analyze import plan_segments, run_song_passes, summarize
-    from tools.captioner import FeatureCaptioner
-    from tools.llm_captioner import LLMCaptioner
+    from linernotes.tools.analyze import plan_segments, run_song_passes, summarize
 
     settings = _config(config)
     analysis_config = _analysis_config(settings)
     passes = run_song_passes(state["audio"], config=analysis_config, progress=settings.progress)
     passes.timings = {**state["timings"], **passes.timings}
-    base = FeatureCaptioner()
-    model = state["provider"].chat_model
-    # Sections are few: the LLM captions them; windows keep the feature caption, so LLM time stays bounded.
-    section_captioner = (LLMCaptioner(model, base=base, budget_s=settings.caption_budget_s,
-                                      warn=settings.warn or warn)
-                         if model is not None and settings.llm_captions else base)
+    section_captioner, base = _captioners(settings, state["provider"])
     _progress(settings, "describing segments", 0.9)
     return {"passes": passes, "passes_finished": time.perf_counter(),
             "spans": plan_segments(passes, window_s=analysis_config.window_s),
             "summary": summarize(passes), "section_captioner": section_captioner, "window_captioner": base}
+
+
+def _captioners(settings: DescribeConfig, provider: Provider):
+    """The section and window captioners: the one choice of captioner in the pipeline."""
+    from linernotes.tools.captioner import FeatureCaptioner
+
+    base = settings.captioner or FeatureCaptioner()
+    # Sections are few: the LLM captions them; windows keep the feature caption, so LLM time stays bounded.
+    if provider.chat_model is not None and settings.llm_captions and settings.narrative:
+        from linernotes.agent.captioner import LLMCaptioner
+
+        return LLMCaptioner(provider.chat_model, base=base, budget_s=settings.caption_budget_s,
+                            warn=settings.warn or warn), base
+    return base, base
 
 
 def fan_out(state: DescribeState) -> list[Send]:
@@ -121,7 +126,7 @@ def fan_out(state: DescribeState) -> list[Send]:
 
 def segment(task: SegmentTask) -> dict:
     """Features and caption of one segment (runs in parallel with the others)."""
-    from tools.analyze import describe_segment
+    from linernotes.tools.analyze import describe_segment
 
     described = describe_segment(task["passes"], task["span"])
     previous = describe_segment(task["passes"], task["previous_span"]) if task["previous_span"] else None
@@ -131,8 +136,8 @@ def segment(task: SegmentTask) -> dict:
 
 def assemble(state: DescribeState, config: RunnableConfig) -> dict:
     """Put the segments back in order and assemble the `SongAnalysis` (and cache it)."""
-    from tools import cache
-    from tools.analyze import assemble_analysis
+    from linernotes.tools import cache
+    from linernotes.tools.analyze import assemble_analysis
 
     settings = _config(config)
     ordered = sorted(state["segments"], key=lambda item: (item.start, item.index))
@@ -162,14 +167,9 @@ def store(state: DescribeState, config: RunnableConfig) -> dict:
 
 
 def plan(state: DescribeState, config: RunnableConfig) -> dict:
-    """The outline, from the stored segments when the song is in memory."""
+    """The outline of the analysis in the graph's state."""
     settings = _config(config)
-    analysis = state["analysis"]
-    sections: list[Segment] | None = None
-    if state.get("song_id"):
-        stored = _store(settings).get_analysis(state["song_id"])
-        sections = stored.sections if stored is not None else None
-    outline = build_outline(analysis, sections=sections, tag_threshold=settings.tag_threshold)
+    outline = build_outline(state["analysis"], tag_threshold=settings.tag_threshold)
     drafts = deterministic_paragraphs(outline)
     # The narrative graph starts here, without a `load` node to have picked the provider.
     provider = state.get("provider") or _provider(settings)
@@ -187,6 +187,8 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
     _progress(settings, f"writing with {provider.name}", 0.95)
     drafts, paragraphs = state["drafts"], list(state["paragraphs"])
     use_tools = settings.writer_tools if settings.writer_tools is not None else provider.name != "local"
+    if use_tools:
+        from linernotes.agent.tools import analysis_tools  # imports the store: only when the writer uses tools
     tools = analysis_tools(state["analysis"]) if use_tools else None
     spent = state["llm_seconds"]
     for position, draft in enumerate(drafts):
@@ -225,6 +227,11 @@ def verify(state: DescribeState) -> dict:
     return {"paragraphs": paragraphs, "verifications": verifications}
 
 
+def after_store(state: DescribeState, config: RunnableConfig) -> str:
+    """Narrate, unless the run asked for the analysis alone (`analyze`, `--no-narrative`)."""
+    return "plan" if _config(config).narrative else END
+
+
 def after_verify(state: DescribeState) -> str:
     """Retry the writer once when an LLM paragraph failed verification."""
     failed = any(not verification.ok and paragraph.written_by == "llm"
@@ -252,8 +259,7 @@ def _add_narrative_nodes(builder: StateGraph) -> None:
 
 
 def build_narrative_graph() -> StateGraph:
-    """plan → write → verify → report alone: narrate an existing analysis (input: `analysis`,
-    optionally `song_id` to plan from the stored segments)."""
+    """plan → write → verify → report alone: narrate an existing analysis (input: `analysis`)."""
     builder = StateGraph(DescribeState, input_schema=NarrateInput, output_schema=DescribeOutput)
     _add_narrative_nodes(builder)
     builder.add_edge(START, "plan")
@@ -276,7 +282,7 @@ def build_graph() -> StateGraph:
     builder.add_conditional_edges("song_passes", fan_out, ["segment"])
     builder.add_edge("segment", "assemble")
     builder.add_edge("assemble", "store")
-    builder.add_edge("store", "plan")
+    builder.add_conditional_edges("store", after_store, ["plan", END])
     return builder
 
 

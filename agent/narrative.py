@@ -11,10 +11,10 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
-from agent.outline import Outline
-from agent.verify import Scope, Verification, section_scope, song_scope, verify_text
-from agent.writer import Paragraph
-from tools.schema import Narrative, SongAnalysis
+from linernotes.agent.outline import Outline
+from linernotes.agent.verify import Scope, Verification, section_scope, song_scope, verify_text
+from linernotes.agent.writer import Paragraph
+from linernotes.tools.schema import Narrative, SongAnalysis
 
 WRITER_SYSTEM = (
     "You are a music critic writing liner notes. Rewrite the draft as one vivid paragraph "

@@ -12,9 +12,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from tools.timecodes import format_time
-from agent.vocabulary import INSTRUMENT_WORDS, family_of
-from tools.schema import Segment, SongAnalysis, Tag
+from linernotes.tools.vocabulary import format_time
+from linernotes.tools.vocabulary import INSTRUMENT_WORDS, family_of
+from linernotes.tools.schema import Segment, SongAnalysis, Tag
 
 MomentKind = Literal[
     "vocals_enter", "vocals_leave", "key_change", "tempo_change", "drop", "breakdown",
@@ -250,7 +250,6 @@ def find_moments(
 def build_outline(
     analysis: SongAnalysis,
     *,
-    sections: list[Segment] | None = None,
     tag_threshold: float = 0.1,
     max_moments: int = 12,
 ) -> Outline:
@@ -260,15 +259,13 @@ def build_outline(
     ----------
     analysis : SongAnalysis
         The measured facts.
-    sections : list of Segment, optional
-        The section segments as stored in memory; defaults to `analysis.sections`.
     tag_threshold : float
         Tags scoring below this are not mentioned.
     max_moments : int
         At most this many key moments.
     """
     summary = analysis.summary
-    plans = plan_sections(sections if sections is not None else analysis.sections, tag_threshold=tag_threshold)
+    plans = plan_sections(analysis.sections, tag_threshold=tag_threshold)
     instruments = top_labels(summary.instruments, threshold=tag_threshold, limit=4)
     character = Character(
         title=analysis.source.title,

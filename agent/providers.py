@@ -17,10 +17,9 @@ from typing import Callable
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
-from agent.local_llm import MODEL_NAME, LocalModelError, local_chat_model, local_model_available
+from linernotes.agent.local_llm import MODEL_NAME, LocalModelError, local_chat_model, local_model_available
+from linernotes.tools import settings
 
-LLM_ENV = "LINERNOTES_LLM"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 
 
 @dataclass(frozen=True)
@@ -63,13 +62,13 @@ def fallback(reason: str, *, warn: Warn = warn) -> Provider:
 
 def default_spec() -> str:
     """`$LINERNOTES_LLM`, else `local` when the embedded model is installed, else `none`."""
-    return os.environ.get(LLM_ENV) or ("local" if local_model_available() else "none")
+    return settings.llm_spec() or ("local" if local_model_available() else "none")
 
 
 def _openai(model_and_url: str, *, warn: Warn) -> Provider:
     model, _, base_url = model_and_url.partition("@")
-    base_url = base_url or os.environ.get(BASE_URL_ENV) or None
-    api_key = os.environ.get("OPENAI_API_KEY")
+    base_url = base_url or os.environ.get(settings.OPENAI_BASE_URL_ENV) or None
+    api_key = os.environ.get(settings.OPENAI_API_KEY_ENV)
     if not model:
         return fallback("--llm openai:MODEL needs a model name", warn=warn)
     if api_key is None and base_url is None:
@@ -96,5 +95,5 @@ def resolve_provider(spec: str | None = None, *, n_threads: int | None = None, w
     if spec.startswith("openai:"):
         return _openai(spec.removeprefix("openai:"), warn=warn)
     if spec.startswith(("http://", "https://")):
-        return _openai(f"{os.environ.get('LINERNOTES_LLM_MODEL', 'default')}@{spec}", warn=warn)
+        return _openai(f"{os.environ.get(settings.LLM_MODEL_ENV, 'default')}@{spec}", warn=warn)
     return fallback(f"unknown LLM provider {spec!r} (use none, local, openai:MODEL or a base URL)", warn=warn)

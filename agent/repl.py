@@ -8,8 +8,8 @@ from langchain_core.messages import BaseMessage
 from rich.console import Console
 from rich.markdown import Markdown
 
-from agent.chat import ChatConfig, ask
-from agent.providers import resolve_provider
+from linernotes.agent.chat import ChatConfig, ask
+from linernotes.agent.providers import resolve_provider
 
 
 def run_repl(

@@ -5,20 +5,19 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-from agent.outline import Outline
-from agent.providers import Provider
-from agent.verify import Verification
-from agent.writer import Paragraph
-from tools.schema import Segment, SongAnalysis, Summary
+from linernotes.agent.outline import Outline
+from linernotes.agent.providers import Provider
+from linernotes.agent.verify import Verification
+from linernotes.agent.writer import Paragraph
+from linernotes.tools.schema import Segment, SongAnalysis, Summary
 
 
 class DescribeInput(TypedDict):
     path: str
 
 
-class NarrateInput(TypedDict, total=False):
+class NarrateInput(TypedDict):
     analysis: SongAnalysis
-    song_id: str | None
 
 
 class DescribeOutput(TypedDict):

@@ -13,14 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from agent.outline import Moment, SectionPlan
-from tools.timecodes import TIMESTAMP_PATTERN, format_time
-from agent.vocabulary import (
+from linernotes.agent.outline import Moment, SectionPlan
+from linernotes.tools.vocabulary import TIMESTAMP_PATTERN, format_time
+from linernotes.tools.vocabulary import (
     CHORD_TOKEN_PATTERN, GENRE_PATTERN, GENRE_WORDS, INSTRUMENT_PATTERN, INSTRUMENT_WORDS,
     KEY_PATTERN, MOOD_PATTERN, MOOD_WORDS, PROGRESSION_PATTERN, chord_identity, chord_symbol,
     family_of, is_negated, key_identity,
 )
-from tools.schema import Segment, SongAnalysis, Summary, Tag
+from linernotes.tools.schema import Segment, SongAnalysis, Summary, Tag
 
 ClaimKind = Literal["time", "duration", "key", "tempo", "loudness", "chord", "instrument", "genre", "mood"]
 

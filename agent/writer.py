@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from agent.outline import Outline, SectionPlan, describe_span, ordinal
-from tools.timecodes import format_time
-from agent.vocabulary import chord_symbol
+from linernotes.agent.outline import Outline, SectionPlan, describe_span, ordinal
+from linernotes.tools.vocabulary import format_time
+from linernotes.tools.vocabulary import chord_symbol
 
 
 class Paragraph(BaseModel):

@@ -20,10 +20,10 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel
 
-from evals.groundtruth import GroundTruth, discover
-from evals.metrics import NO_KEY, Annotation, Span, score
-from evals.peers import PEERS, peer_annotations
-from tools.schema import SongAnalysis
+from linernotes.evals.groundtruth import GroundTruth, discover
+from linernotes.evals.metrics import NO_KEY, Annotation, Span, score
+from linernotes.evals.peers import PEERS, peer_annotations
+from linernotes.tools.schema import SongAnalysis
 
 ENGINE = "linernotes"
 METRICS = (
@@ -141,7 +141,8 @@ def run_accuracy(
 
 
 def _engine_row(truth: GroundTruth) -> AccuracyRow:
-    from tools.analyze import AnalysisConfig, analyze
+    from linernotes.agent.describe import analyze
+    from linernotes.tools.analyze import AnalysisConfig
 
     started = time.perf_counter()
     try:

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-import memory.store
-from memory.embedding import embed_texts
-from memory.store import SongStore
-from tools.schema import Segment, Source, SongAnalysis, Summary, Tag, Vocals
+from linernotes.memory import store as store_module
+from linernotes.memory.embedding import embed_texts
+from linernotes.memory.store import SongStore
+from linernotes.tools.schema import Segment, Source, SongAnalysis, Summary, Tag, Vocals
 
 KEYS = ["C major", "A minor", "E minor", "G major", "D major", "F# minor"]
 LABELS = ["intro", "verse", "chorus", "bridge", "solo", "outro"]
@@ -118,17 +118,17 @@ def run(*, songs: int, store_dir: Path, full_inserts: int = 10, queries: int = 5
         full.append(time.perf_counter() - started)
     print(f"add_song with text embedding: {_milliseconds(full)} per song ({len(full)} songs)")
 
-    memory.store.embed_texts = _first_line_embeddings
+    store_module.embed_texts = _first_line_embeddings
     bulk = []
     for index in range(len(full), songs):
         analysis = synthetic_analysis(index, rng=rng)
-        _first_line_embeddings([memory.store.song_summary_text(analysis)])  # its new title
+        _first_line_embeddings([store_module.song_summary_text(analysis)])  # its new title
         started = time.perf_counter()
         store.add_song(analysis)
         bulk.append(time.perf_counter() - started)
         if (index + 1) % 100 == 0:
             print(f"  {index + 1} songs stored", flush=True)
-    memory.store.embed_texts = embed_texts
+    store_module.embed_texts = embed_texts
     if bulk:
         print(f"add_song, Chroma only: {_milliseconds(bulk)} per song ({len(bulk)} songs)")
     print(f"library: {len(store.list_songs())} songs")
@@ -145,9 +145,9 @@ def run(*, songs: int, store_dir: Path, full_inserts: int = 10, queries: int = 5
         store._segments.query(query_embeddings=vector, n_results=5, where=where)
         chroma_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        memory.store._filtered_query(store._segments, vector, where, k=5)
+        store_module._filtered_query(store._segments, vector, where, k=5)
         store_times.append(time.perf_counter() - started)
-    print(f"filtered semantic query, the store's (nearest {5 * memory.store.OVERSAMPLE}, "
+    print(f"filtered semantic query, the store's (nearest {5 * store_module.OVERSAMPLE}, "
           f"filtered in Python): {_milliseconds(store_times)}")
     print(f"filtered semantic query, Chroma's own metadata filter: {_milliseconds(chroma_times)}")
     print(f"query text embedding: {_milliseconds(text_times)}")

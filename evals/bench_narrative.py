@@ -15,9 +15,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from agent.api import narrate
-from agent.providers import resolve_provider
-from tools.schema import SongAnalysis
+from linernotes.agent.api import narrate
+from linernotes.agent.providers import resolve_provider
+from linernotes.tools.schema import SongAnalysis
 
 
 def llm_paragraph_count(markdown: str, deterministic: str) -> int:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.analysis:
         analysis = SongAnalysis.model_validate_json(args.analysis.read_text())
     elif args.audio:
-        from tools.analyze import analyze
+        from linernotes.agent.describe import analyze
 
         analysis = analyze(args.audio)
     else:

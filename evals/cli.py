@@ -38,31 +38,31 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from evals import report as reporting
+    from linernotes.evals import report as reporting
 
     if args.eval_kind == "memory":
-        from evals.bench_memory import main
+        from linernotes.evals.bench_memory import main
 
         main(["--songs", str(args.songs)])
         return 0
     if args.eval_kind == "narrative":
-        from evals.bench_narrative import main
+        from linernotes.evals.bench_narrative import main
 
         main([str(args.audio), "--providers", args.providers])
         return 0
 
     if args.eval_kind == "accuracy":
-        from evals.accuracy import run_accuracy
+        from linernotes.evals.accuracy import run_accuracy
 
         peers = [] if args.peers == "none" else [p for p in args.peers.split(",") if p]
         result = run_accuracy(args.directory, peers=peers, limit=args.limit)
     elif args.eval_kind == "faithfulness":
-        from evals.faithfulness import run_faithfulness
+        from linernotes.evals.faithfulness import run_faithfulness
 
         result = run_faithfulness(args.directory, providers=args.providers.split(","),
                                   limit=args.limit)
     else:
-        from evals.speed import run_speed
+        from linernotes.evals.speed import run_speed
 
         result = run_speed(audio=args.audio, peers=not args.no_peers)
     Console().print(reporting.render(result))

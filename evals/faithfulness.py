@@ -24,8 +24,8 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel
 
-from evals.groundtruth import discover
-from tools.schema import SongAnalysis
+from linernotes.evals.groundtruth import discover
+from linernotes.tools.schema import SongAnalysis
 
 FACTS = ("key", "tempo", "sections", "vocals", "instruments")
 TEMPO_TOLERANCE = 0.04
@@ -93,10 +93,10 @@ def fact_coverage(text: str, analysis: SongAnalysis) -> dict[str, float]:
         "instruments": the share of the main instrument families (up to 3 tags scoring at
         least 0.25) named. Facts the analysis does not have are left out.
     """
-    from agent.outline import top_labels
-    from tools.timecodes import TIMESTAMP_PATTERN
-    from agent.verify import TEMPO_PATTERN, song_scope, verify_text
-    from agent.vocabulary import INSTRUMENT_WORDS, family_of, key_identity
+    from linernotes.agent.outline import top_labels
+    from linernotes.tools.vocabulary import TIMESTAMP_PATTERN
+    from linernotes.agent.verify import TEMPO_PATTERN, song_scope, verify_text
+    from linernotes.tools.vocabulary import INSTRUMENT_WORDS, family_of, key_identity
 
     summary = analysis.summary
     claims = [claim for claim in verify_text(text, song_scope(analysis)).claims if claim.ok]
@@ -130,7 +130,7 @@ def fact_coverage(text: str, analysis: SongAnalysis) -> dict[str, float]:
 
 def check_text(text: str, analysis: SongAnalysis) -> tuple[int, list[str]]:
     """The number of checkable claims in a narrative, and the failing ones with their reason."""
-    from agent.verify import song_scope, verify_text
+    from linernotes.agent.verify import song_scope, verify_text
 
     verification = verify_text(text, song_scope(analysis))
     return len(verification.claims), [f"{claim.text}: {claim.reason}" for claim in verification.failures]
@@ -138,7 +138,7 @@ def check_text(text: str, analysis: SongAnalysis) -> tuple[int, list[str]]:
 
 def check_captions(analysis: SongAnalysis) -> tuple[int, int]:
     """Claims checked and failed over every section and window caption, each in its own scope."""
-    from agent.verify import segment_scope, verify_text
+    from linernotes.agent.verify import segment_scope, verify_text
 
     checked = failed = 0
     for segment in analysis.sections + analysis.segments:
@@ -168,8 +168,9 @@ def run_faithfulness(
     progress : callable, optional
         Called as ``progress(message, fraction_done)``.
     """
-    from agent.api import narrate
-    from tools.analyze import AnalysisConfig, analyze
+    from linernotes.agent.api import narrate
+    from linernotes.agent.describe import analyze
+    from linernotes.tools.analyze import AnalysisConfig
 
     songs = [truth for truth in discover(directory) if truth.annotation.is_music]
     songs = songs[:limit] if limit is not None else songs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from evals.metrics import NO_KEY, Annotation, Span, normalise_key
+from linernotes.evals.metrics import NO_KEY, Annotation, Span, normalise_key
 
 GT_SUFFIX = ".gt.json"
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.metrics import PITCH_CLASSES, Annotation, Span
-from memory.paths import data_dir
-from tools.audio import Audio, load_audio
+from linernotes.evals.metrics import PITCH_CLASSES, Annotation, Span
+from linernotes.tools.settings import data_dir
+from linernotes.tools.audio import Audio, load_audio
 
 PEERS = ("essentia", "librosa", "madmom")
 # Essentia documents RhythmExtractor2013 confidence above 1.5 as "good" (about 80 % beat accuracy).
@@ -125,7 +125,7 @@ def krumhansl_key(chroma_profile: np.ndarray) -> str:
 
 def run_madmom(audio: Audio) -> Annotation:
     """madmom's processors used directly: beats, downbeats (3 or 4 per bar), key, chords."""
-    from tools.madmom_shim import madmom
+    from linernotes.tools.madmom_shim import madmom
 
     signal = madmom.audio.signal.Signal(audio.at(44100), sample_rate=44100)
     beat_activations = madmom.features.beats.RNNBeatProcessor()(signal)

@@ -14,9 +14,9 @@ from rich.console import Group
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from evals.accuracy import METRICS, AccuracyReport
-from evals.faithfulness import FaithfulnessReport
-from evals.speed import SpeedReport
+from linernotes.evals.accuracy import METRICS, AccuracyReport
+from linernotes.evals.faithfulness import FaithfulnessReport
+from linernotes.evals.speed import SpeedReport
 
 Report = AccuracyReport | FaithfulnessReport | SpeedReport
 

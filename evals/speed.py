@@ -22,13 +22,13 @@ from pathlib import Path
 import soundfile as sf
 from pydantic import BaseModel
 
-from tools.audio import load_audio
+from linernotes.tools import settings
+from linernotes.tools.audio import load_audio
 
 TARGET_DURATION_S = 240.0
 TARGET_WALL_S = 30.0  # the engine issue's budget for a 4-minute song on 2 cores
 # A load above this per core means other processes competed with the timed ones.
 BUSY_LOAD_PER_CORE = 0.5
-EVALSET_ENV = "LINERNOTES_EVALSET"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -85,7 +85,7 @@ class SpeedReport(BaseModel):
 
 def evalset_root() -> Path:
     """The evalset: `$LINERNOTES_EVALSET`, else `../shared/evalset` beside the repository."""
-    return Path(os.environ.get(EVALSET_ENV) or REPO_ROOT.parent / "shared" / "evalset")
+    return Path(os.environ.get(settings.EVALSET_ENV) or REPO_ROOT.parent / "shared" / "evalset")
 
 
 def default_song() -> Path:
@@ -94,7 +94,7 @@ def default_song() -> Path:
     if candidates:
         durations = {path: sf.info(str(path)).duration for path in candidates}
         return min(candidates, key=lambda path: abs(durations[path] - TARGET_DURATION_S))
-    from tools.synth import render_demo_song
+    from linernotes.tools.synth import render_demo_song
 
     path = Path(tempfile.mkdtemp(prefix="linernotes-speed-")) / "demo.flac"
     render_demo_song(path)
@@ -178,7 +178,7 @@ def _benchmark(name: str, path: Path) -> list[BenchRow]:
 def _child(task: str, path: Path) -> tuple[dict, float]:
     """Run one timing task in a fresh interpreter; its JSON result and its wall time."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "evals.speed", task, str(path), str(time.time())],
+    result = subprocess.run([sys.executable, "-m", "linernotes.evals.speed", task, str(path), str(time.time())],
                             capture_output=True, text=True, cwd=REPO_ROOT)
     wall = time.perf_counter() - started
     if result.returncode != 0:
@@ -187,7 +187,8 @@ def _child(task: str, path: Path) -> tuple[dict, float]:
 
 
 def _engine_task(path: Path, spawned_at: float) -> dict:
-    from tools.analyze import AnalysisConfig, analyze
+    from linernotes.agent.describe import analyze
+    from linernotes.tools.analyze import AnalysisConfig
 
     config = AnalysisConfig(use_cache=False)
     cold = analyze(path, config=config).timings
@@ -206,7 +207,7 @@ def _music_extractor_task(path: Path, spawned_at: float) -> dict:
 
 
 def _madmom_task(path: Path, spawned_at: float) -> dict:
-    from evals.peers import run_madmom
+    from linernotes.evals.peers import run_madmom
 
     started = time.perf_counter()
     audio = load_audio(path)

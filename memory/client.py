@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,27 +9,11 @@ import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings
 
-from memory.paths import data_dir
-
-STORE_ENV = "LINERNOTES_STORE"
-CHROMA_URL_ENV = "LINERNOTES_CHROMA_URL"
-
 
 def _settings() -> Settings:
     # No telemetry: linernotes never talks to the network on its own. A new object per
     # client, since chromadb writes the client's kind and address into the one it is given.
     return Settings(anonymized_telemetry=False)
-
-
-def resolve_store_path(path: str | Path | None = None) -> Path:
-    """The embedded store's directory: `path`, else `$LINERNOTES_STORE`, else `data_dir()/store`."""
-    chosen = path or os.environ.get(STORE_ENV)
-    return Path(chosen).expanduser() if chosen else data_dir() / "store"
-
-
-def resolve_server_url(url: str | None = None) -> str | None:
-    """The Chroma server URL: `url`, else `$LINERNOTES_CHROMA_URL`, else None (embedded)."""
-    return url or os.environ.get(CHROMA_URL_ENV) or None
 
 
 def http_client(url: str) -> ClientAPI:

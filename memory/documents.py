@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from memory.records import SegmentRecord, SongRecord
-from tools.schema import Segment, SongAnalysis, Tag
+from linernotes.memory.records import SegmentRecord, SongRecord
+from linernotes.tools.schema import Segment, SongAnalysis, Tag
 
 TOP_TAGS = 3
 

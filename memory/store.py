@@ -28,8 +28,9 @@ from typing import Any
 
 from chromadb.api.models.Collection import Collection
 
-from memory.client import http_client, persistent_client, resolve_server_url, resolve_store_path
-from memory.documents import (
+from linernotes.memory.client import http_client, persistent_client
+from linernotes.tools import settings
+from linernotes.memory.documents import (
     segment_document,
     segment_id,
     segment_metadata,
@@ -38,10 +39,10 @@ from memory.documents import (
     song_record,
     song_summary_text,
 )
-from memory.embedding import MiniLMEmbeddingFunction, embed_texts
-from memory.locking import StoreLock
-from memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
-from tools.schema import SongAnalysis
+from linernotes.memory.embedding import MiniLMEmbeddingFunction, embed_texts
+from linernotes.memory.locking import StoreLock
+from linernotes.memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
+from linernotes.tools.schema import SongAnalysis
 
 SONGS = "songs"
 SEGMENTS = "segments"
@@ -96,8 +97,8 @@ class SongStore:
     """
 
     def __init__(self, *, path: str | Path | None = None, url: str | None = None) -> None:
-        self.url = resolve_server_url(url)
-        self.path = None if self.url else resolve_store_path(path)
+        self.url = settings.chroma_url(url)
+        self.path = None if self.url else settings.store_path(path)
         if self.path is None:
             self._lock = None
             self._open()

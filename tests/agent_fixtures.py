@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.schema import (
+from linernotes.tools.schema import (
     Chord, KeyChange, Segment, Source, SongAnalysis, Summary, Tag, TimedValue, Vocals,
 )
 

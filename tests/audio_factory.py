@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.audio import Audio
+from linernotes.tools.audio import Audio
 
 RATE = 44100
 

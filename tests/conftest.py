@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from audio_factory import as_audio
 
-from tools.loudness import measure_loudness
-from tools.synth import render_demo_song
+from linernotes.tools.loudness import measure_loudness
+from linernotes.tools.synth import render_demo_song
 
 
 @pytest.fixture(scope="session")

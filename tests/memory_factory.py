@@ -13,7 +13,7 @@ import hashlib
 import librosa
 import numpy as np
 
-from tools.schema import Segment, Source, SongAnalysis, Summary, Tag, Vocals
+from linernotes.tools.schema import Segment, Source, SongAnalysis, Summary, Tag, Vocals
 
 SR = 22050
 WINDOW_S = 10.0

@@ -3,8 +3,8 @@
 import pytest
 from agent_fixtures import ScriptedChat, song_analysis
 
-from agent.chat import ChatConfig, ask
-from memory.store import SongStore
+from linernotes.agent.chat import ChatConfig, ask
+from linernotes.memory.store import SongStore
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import pytest
 import soundfile as sf
 from agent_fixtures import FailingModel, ScriptedWriter, song_analysis
 
-from agent.api import describe
-from agent.graph import graph
-from tools import cache
-from tools.audio import file_sha256
+from linernotes.agent.api import describe
+from linernotes.agent.graph import graph
+from linernotes.tools import cache
+from linernotes.tools.audio import file_sha256
 
 SR = 22050
 
@@ -33,7 +33,7 @@ def _triad_song(path, *, bpm=120.0, seconds=24.0):
 
 def _cached_fixture(tmp_path):
     """A real audio file whose analysis is the hand-built fixture, put in the analysis cache."""
-    from tools.analyze import AnalysisConfig
+    from linernotes.tools.analyze import AnalysisConfig
 
     path = _triad_song(tmp_path / "fixture.wav", seconds=2.0)
     analysis = song_analysis()
@@ -75,11 +75,11 @@ def test_a_failing_provider_falls_back_to_none(tmp_path):
 
 def test_full_graph_on_a_rendered_song(tmp_path):
     """Real engine, per-segment fan-out, memory and the scripted writer, on synthesised audio."""
-    from memory.store import SongStore
+    from linernotes.memory.store import SongStore
 
     path = _triad_song(tmp_path / "song.wav")
     store_path = str(tmp_path / "store")
-    from tools.analyze import AnalysisConfig
+    from linernotes.tools.analyze import AnalysisConfig
 
     analysis = describe(path, config=AnalysisConfig(use_cache=False), chat_model=ScriptedWriter(), store=True,
                         store_path=store_path)

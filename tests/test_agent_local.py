@@ -7,10 +7,11 @@ both); without them the test is skipped, since there is no model to run.
 import importlib.util
 
 import pytest
-from agent.api import narrate
-from agent.local_llm import local_chat_model, part_files
-from tools.analyze import AnalysisConfig, analyze
-from tools.synth import render_demo_song
+from linernotes.agent.api import narrate
+from linernotes.agent.local_llm import local_chat_model, part_files
+from linernotes.agent.describe import analyze
+from linernotes.tools.analyze import AnalysisConfig
+from linernotes.tools.synth import render_demo_song
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or part_files() is None,

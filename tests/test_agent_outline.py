@@ -4,9 +4,9 @@ import re
 
 from agent_fixtures import song_analysis
 
-from agent.outline import build_outline, energy_shape
-from tools.timecodes import format_time, parse_time
-from agent.writer import deterministic_paragraphs, render_markdown
+from linernotes.agent.outline import build_outline, energy_shape
+from linernotes.tools.vocabulary import format_time, parse_time
+from linernotes.agent.writer import deterministic_paragraphs, render_markdown
 
 
 def test_timecodes_round_trip():
@@ -58,8 +58,8 @@ def test_prose_varies_between_songs():
 
 def test_the_writers_fixed_sentences_claim_no_mood_genre_or_instrument():
     """Arc sentences are about energy: a mood word there would be an unmeasured claim."""
-    from agent.vocabulary import GENRE_PATTERN, INSTRUMENT_PATTERN, MOOD_PATTERN
-    from agent.writer import _SHAPE_SENTENCES
+    from linernotes.tools.vocabulary import GENRE_PATTERN, INSTRUMENT_PATTERN, MOOD_PATTERN
+    from linernotes.agent.writer import _SHAPE_SENTENCES
 
     for sentences in _SHAPE_SENTENCES.values():
         for sentence in sentences:

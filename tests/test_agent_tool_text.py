@@ -1,6 +1,6 @@
 """Text tool calls as Qwen2.5-Coder writes them become real tool calls."""
 
-from agent.tool_text import parse_tool_calls
+from linernotes.agent.tool_text import parse_tool_calls
 
 TOOLS = {"section_facts", "song_facts"}
 

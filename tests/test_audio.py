@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tools.audio import ANALYSIS_RATE, AudioError, load_audio
+from linernotes.tools.audio import ANALYSIS_RATE, AudioError, load_audio
 
 
 def _tone(seconds=1.0, rate=48000, channels=2, frequency=440.0):

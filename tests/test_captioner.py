@@ -1,7 +1,7 @@
 import re
 
-from tools.captioner import FeatureCaptioner
-from tools.schema import Segment, Summary, Tag, Vocals
+from linernotes.tools.captioner import FeatureCaptioner
+from linernotes.tools.schema import Segment, Summary, Tag, Vocals
 
 NO_VOICE = Vocals(present=False, score=0.05)
 

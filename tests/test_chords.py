@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from tools.audio import Audio
-from tools.chords import analyze_harmony, recognize_chords
+from linernotes.tools.audio import Audio
+from linernotes.tools.chords import analyze_harmony, recognize_chords
 
 RATE = 44100
 PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}

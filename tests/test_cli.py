@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tools.schema import SongAnalysis
+from linernotes.tools.schema import SongAnalysis
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_cli(*args, data_dir, timeout=600):
     env = {**os.environ, "LINERNOTES_DATA_DIR": str(data_dir), "LINERNOTES_LLM": "none"}
     env.pop("LINERNOTES_CHROMA_URL", None)
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "linernotes", *args], capture_output=True,
                           text=True, env=env, timeout=timeout)
 
 

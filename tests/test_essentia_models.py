@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from tools import essentia_models
-from tools.audio import Audio
-from tools.tagging import tag_audio
+from linernotes.tools import essentia_models, settings
+from linernotes.tools.audio import Audio
+from linernotes.tools.tagging import tag_audio
 
 
 def write_model(folder, name, metadata, *, graph=True):
@@ -65,9 +65,9 @@ def test_a_head_without_its_embedding_model_is_not_runnable(tmp_path):
 
 
 def test_folder_from_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv(essentia_models.ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.ESSENTIA_MODELS_ENV, raising=False)
     assert essentia_models.models_folder() is None
-    monkeypatch.setenv(essentia_models.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(settings.ESSENTIA_MODELS_ENV, str(tmp_path))
     assert essentia_models.models_folder() == tmp_path
     assert essentia_models.models_folder(str(tmp_path / "given")) == tmp_path / "given"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from evals.groundtruth import discover, load_groundtruth
-from evals.metrics import Span
+from linernotes.evals.groundtruth import discover, load_groundtruth
+from linernotes.evals.metrics import Span
 
 RATE = 8000
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from audio_factory import as_audio, noise, sine
 
-from tools.loudness import is_silent, measure_loudness, span_loudness
+from linernotes.tools.loudness import is_silent, measure_loudness, span_loudness
 
 
 def test_full_scale_997hz_sine_is_minus_3_lufs_in_mono():

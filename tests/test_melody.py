@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tools.audio import Audio
-from tools.melody import Note, contour, transcribe_melody
+from linernotes.tools.audio import Audio
+from linernotes.tools.melody import Note, contour, transcribe_melody
 
 RATE = 44100
 

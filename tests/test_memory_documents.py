@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from memory_factory import make_analysis
 
-from memory.documents import (
+from linernotes.memory.documents import (
     segment_document,
     segment_metadata,
     segment_record,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from memory_factory import make_analysis
 
-from memory.store import SongStore
+from linernotes.memory.store import SongStore
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -29,8 +29,8 @@ def test_a_new_process_reopens_the_store(tmp_path):
     result = _python(f"""
         import chromadb
         from chromadb.config import Settings
-        from memory.embedding import MiniLMEmbeddingFunction
-        from memory.store import SongStore
+        from linernotes.memory.embedding import MiniLMEmbeddingFunction
+        from linernotes.memory.store import SongStore
         store = SongStore(path={str(tmp_path)!r})
         print(store.get_song("Kept").key)
         print(store.search_segments("distorted guitar solo", k=1)[0].segment.label)
@@ -52,7 +52,7 @@ def test_a_reader_sees_what_another_process_wrote(tmp_path):
     assert len(store.search_segments("verse", k=50)) == 5
     _python(f"""
         from memory_factory import make_analysis
-        from memory.store import SongStore
+        from linernotes.memory.store import SongStore
         SongStore(path={str(tmp_path)!r}).add_song(make_analysis(name="second"))
     """)
     assert len(store.search_segments("verse", k=50)) == 10
@@ -63,7 +63,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     writer = f"""
         import sys
         from memory_factory import make_analysis
-        from memory.store import SongStore
+        from linernotes.memory.store import SongStore
         store = SongStore(path={str(tmp_path)!r})
         for index in range(4):
             store.add_song(make_analysis(name=f"{{sys.argv[1]}}-{{index}}", duration_s=40.0))
@@ -89,7 +89,7 @@ def test_a_write_killed_midway_leaves_the_store_usable(tmp_path):
     killed = _python(f"""
         import os, signal
         from memory_factory import make_analysis
-        from memory.store import SongStore
+        from linernotes.memory.store import SongStore
         store = SongStore(path={str(tmp_path)!r})
         # Die the moment the segments are in, before the song's other records.
         original = store._segments.upsert

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from memory_factory import make_analysis, render
 
-import memory.store
-from memory.store import AmbiguousSong, NoAudioEmbedding, SongNotFound, SongStore
+from linernotes.memory import store as store_module
+from linernotes.memory.store import AmbiguousSong, NoAudioEmbedding, SongNotFound, SongStore
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "chroma_server.sh"
 PIECE = [60, 64, 67, 72, 67, 64, 65, 69]  # C major arpeggios
@@ -179,7 +179,7 @@ def test_filtering_nearest_neighbours_here_equals_chromas_own_filter(store, monk
     filters = [{"key": "E minor", "vocals": False}, {"genres": {"$contains": "rock"}},
                {"key": {"$ne": "G major"}, "kind": "window"}]
     post_filtered = [store.search_segments("guitar solo", where=where, k=4) for where in filters]
-    monkeypatch.setattr(memory.store, "OVERSAMPLE", 1)  # too few candidates: Chroma filters
+    monkeypatch.setattr(store_module, "OVERSAMPLE", 1)  # too few candidates: Chroma filters
     by_chroma = [store.search_segments("guitar solo", where=where, k=4) for where in filters]
     for mine, chromas in zip(post_filtered, by_chroma):
         assert mine and [hit.segment.id for hit in mine] == [hit.segment.id for hit in chromas]

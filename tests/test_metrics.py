@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from evals.metrics import (
+from linernotes.evals.metrics import (
     Annotation,
     Span,
     beat_f_measure,
@@ -16,7 +16,7 @@ from evals.metrics import (
     tempo_accuracy,
     voice_scores,
 )
-from evals.peers import krumhansl_key
+from linernotes.evals.peers import krumhansl_key
 
 BEATS = list(np.arange(0.0, 30.0, 0.5))  # 120 BPM for 30 s
 CHORDS = [Span(start=0.0, end=2.0, label="C:maj"), Span(start=2.0, end=4.0, label="A:min"),

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from audio_factory import as_audio, click_track, triad
 
-from tools.chords import analyze_harmony
-from tools.madmom_shim import madmom
-from tools.rhythm import beat_activations
+from linernotes.tools.chords import analyze_harmony
+from linernotes.tools.madmom_shim import madmom
+from linernotes.tools.rhythm import beat_activations
 
 import madmom.features.chords  # noqa: E402  (after the shim)
 import madmom.features.downbeats  # noqa: E402

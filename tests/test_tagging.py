@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from tools import musicnn
-from tools.audio import Audio
-from tools.tagging import TagFrames, tag_audio
+from linernotes.tools import musicnn
+from linernotes.tools.audio import Audio
+from linernotes.tools.tagging import TagFrames, tag_audio
 
 RATE = 44100
 

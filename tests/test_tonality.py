@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tools.audio import Audio
-from tools.tonality import analyze_tonality
+from linernotes.tools.audio import Audio
+from linernotes.tools.tonality import analyze_tonality
 
 RATE = 44100
 PITCH_CLASSES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8,

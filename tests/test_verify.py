@@ -2,10 +2,10 @@
 
 from agent_fixtures import song_analysis
 
-from agent.narrative import verify_paragraph
-from agent.outline import build_outline
-from agent.verify import section_scope, song_scope, verify_text
-from agent.writer import deterministic_paragraphs
+from linernotes.agent.narrative import verify_paragraph
+from linernotes.agent.outline import build_outline
+from linernotes.agent.verify import section_scope, song_scope, verify_text
+from linernotes.agent.writer import deterministic_paragraphs
 
 
 def _verse_scope():

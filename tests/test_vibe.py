@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tools.audio import Audio
-from tools.vibe import measure_vibe, vibenet_mel
+from linernotes.tools.audio import Audio
+from linernotes.tools.vibe import measure_vibe, vibenet_mel
 
 RATE = 44100
 

@@ -1,7 +1,8 @@
-"""The analysis engine: whole-song passes computed once, then sliced per segment.
+"""The analysis engine's steps: whole-song passes computed once, then sliced per segment.
 
-`analyze()` is the one-call entry; the describe graph in `agent/` calls the same steps
-(`run_song_passes`, `plan_segments`, `describe_segment`, `assemble_analysis`) as nodes.
+These are plain functions; the describe graph (`agent/graph.py`) is the one orchestration
+that chains them (`cached_analysis`, `run_song_passes`, `plan_segments`, `summarize`,
+`describe_segment`, `assemble_analysis`), and `linernotes.analyze` runs that same graph.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Callable, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from tools import cache
-from tools.audio import MAX_DURATION_S, Audio, check_path, file_sha256, load_audio
-from tools.captioner import Captioner, FeatureCaptioner
-from tools.chords import analyze_harmony
-from tools.loudness import is_silent, measure_loudness, span_loudness
-from tools.melody import MelodyFrames, transcribe_melody
-from tools.rhythm import track_rhythm
-from tools.schema import (
+from linernotes.tools import cache
+from linernotes.tools.audio import Audio, check_path, file_sha256
+from linernotes.tools.chords import analyze_harmony
+from linernotes.tools.loudness import is_silent, measure_loudness, span_loudness
+from linernotes.tools.melody import MelodyFrames, transcribe_melody
+from linernotes.tools.rhythm import track_rhythm
+from linernotes.tools.settings import MAX_DURATION_S
+from linernotes.tools.schema import (
     Chord,
     LoudnessResult,
     RhythmResult,
@@ -33,10 +34,10 @@ from tools.schema import (
     TagSummary,
     Vocals,
 )
-from tools.structure import SectionSpan, segment_sections
-from tools.tagging import TagFrames, tag_audio
-from tools.tonality import Tonality
-from tools.vibe import VibeFrames, measure_vibe
+from linernotes.tools.structure import SectionSpan, segment_sections
+from linernotes.tools.tagging import TagFrames, tag_audio
+from linernotes.tools.tonality import Tonality
+from linernotes.tools.vibe import VibeFrames, measure_vibe
 
 # Shorter clips get no tempo, metre or sections: too few beats to measure honestly.
 MIN_RHYTHM_S = 2.0
@@ -87,54 +88,6 @@ class SongPasses:
     sections: list[SectionSpan]
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def analyze(
-    path: str | Path,
-    *,
-    config: AnalysisConfig = AnalysisConfig(),
-    captioner: Captioner | None = None,
-    progress: Progress | None = None,
-) -> SongAnalysis:
-    """Analyse a whole song: decode, measure, segment and caption.
-
-    Parameters
-    ----------
-    path : str or Path
-        The audio file.
-    config : AnalysisConfig
-        Window length, optional Essentia models, limits, caching.
-    captioner : Captioner, optional
-        Writes each segment's caption; the deterministic `FeatureCaptioner` by default.
-    progress : callable, optional
-        Called as ``progress(stage, fraction_done)``.
-
-    Raises
-    ------
-    tools.audio.AudioError
-        When the file cannot be decoded or is too long.
-    """
-    started = time.perf_counter()
-    cached = cached_analysis(path, config=config)
-    if cached is not None:
-        return cached
-    audio = load_audio(path, max_duration_s=config.max_duration_s)
-    decode_s = time.perf_counter() - started
-    passes = run_song_passes(audio, config=config, progress=progress)
-    passes.timings = {"decode": decode_s, **passes.timings}
-    spans = plan_segments(passes, window_s=config.window_s)
-    captioner = captioner or FeatureCaptioner()
-    stage_start = time.perf_counter()
-    segments = [describe_segment(passes, span) for span in spans]
-    summary = summarize(passes)
-    sections = caption_all([s for s in segments if s.kind == "section"], captioner, summary)
-    windows = caption_all([s for s in segments if s.kind == "window"], captioner, summary)
-    passes.timings["segments"] = time.perf_counter() - stage_start
-    analysis = assemble_analysis(passes, sections, windows, summary=summary)
-    analysis.timings["total"] = time.perf_counter() - started
-    if config.use_cache:
-        cache.save(analysis, config.cache_tag())
-    return analysis
 
 
 def cached_analysis(path: str | Path, *, config: AnalysisConfig) -> SongAnalysis | None:
@@ -240,16 +193,6 @@ def describe_segment(passes: SongPasses, span: SegmentSpan) -> Segment:
         chords=_span_chords(passes.chords, start, end),
         audio_embedding=passes.tags.embedding(start=start, end=end) if passes.tags else None,
     )
-
-
-def caption_all(segments: list[Segment], captioner: Captioner, summary: Summary) -> list[Segment]:
-    """Caption segments in order, each seeing the one before it."""
-    captioned: list[Segment] = []
-    for segment in segments:
-        previous = captioned[-1] if captioned else None
-        caption = captioner.caption(segment, summary=summary, previous=previous)
-        captioned.append(segment.model_copy(update={"caption": caption}))
-    return captioned
 
 
 def summarize(passes: SongPasses) -> Summary:

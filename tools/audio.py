@@ -19,8 +19,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from linernotes.tools.settings import MAX_DURATION_S
+
 ANALYSIS_RATE = 44100
-MAX_DURATION_S = 30 * 60.0
 _BLOCK_FRAMES = 1 << 18
 # Formats libsndfile cannot read; ffmpeg decodes them when it is installed.
 _SAMPLE_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from memory.paths import data_dir
-from tools.schema import ANALYZER_VERSION, SongAnalysis
+from linernotes.tools.settings import data_dir
+from linernotes.tools.schema import ANALYZER_VERSION, SongAnalysis
 
 
 def cache_path(sha256: str, tag: str) -> Path:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tools.schema import Segment, Summary, Tag
-from tools.timecodes import format_time
+from linernotes.tools.schema import Segment, Summary, Tag
+from linernotes.tools.vocabulary import format_time
 
 SURE_TAG = 0.5  # a tag at or above this is stated
 HEDGED_TAG = 0.3  # between this and SURE_TAG it is hedged; below, left out

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tools import spectrogram
-from tools.audio import Audio
-from tools.nn import chord_crf, chord_feature_network, run_convolutional
-from tools.schema import Chord
-from tools.tonality import SPECTRUM_FPS, Tonality, analyze_tonality, harmonic_spectrum
+from linernotes.tools import spectrogram
+from linernotes.tools.audio import Audio
+from linernotes.tools.nn import chord_crf, chord_feature_network, run_convolutional
+from linernotes.tools.schema import Chord
+from linernotes.tools.tonality import SPECTRUM_FPS, Tonality, analyze_tonality, harmonic_spectrum
 
 # madmom's class order: 0-11 major from A, 12-23 minor, 24 no chord.
 _ROOTS = ("A", "A#", "B", "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-ENV_VAR = "LINERNOTES_ESSENTIA_MODELS"
+from linernotes.tools import settings
+
 SAMPLE_RATE = 16000
 # Name prefix of a classification head -> what its classes describe.
 TASKS = {
@@ -66,8 +67,7 @@ class EssentiaPredictions:
 
 def models_folder(folder: str | None = None) -> Path | None:
     """The folder to look for models in: `folder`, else `$LINERNOTES_ESSENTIA_MODELS`, else None."""
-    chosen = folder or os.environ.get(ENV_VAR)
-    return Path(chosen).expanduser() if chosen else None
+    return settings.essentia_models_dir(folder)
 
 
 def discover(folder: str | Path) -> tuple[list[Head], dict[str, Embedder]]:

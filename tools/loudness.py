@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from tools.audio import Audio
-from tools.schema import LoudnessResult, TimedValue
+from linernotes.tools.audio import Audio
+from linernotes.tools.schema import LoudnessResult, TimedValue
 
 ABSOLUTE_GATE_LUFS = -70.0
 SILENCE_PEAK_DBFS = -60.0

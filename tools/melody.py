@@ -18,8 +18,8 @@ import librosa
 import numpy as np
 import onnxruntime
 
-from tools.audio import Audio
-from tools.schema import Melody
+from linernotes.tools.audio import Audio
+from linernotes.tools.schema import Melody
 
 SAMPLE_RATE = 22050
 FFT_HOP = 256

@@ -15,7 +15,7 @@ import torch
 from scipy.special import expit
 from torch import nn
 
-from tools.madmom_shim import madmom  # first: makes the submodule imports below work
+from linernotes.tools.madmom_shim import madmom  # first: makes the submodule imports below work
 import madmom.ml.crf  # noqa: E402
 import madmom.ml.nn.activations as _activations  # noqa: E402
 import madmom.ml.nn.layers as _layers  # noqa: E402

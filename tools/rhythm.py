@@ -14,12 +14,12 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from tools.audio import Audio
-from tools.madmom_shim import madmom  # first: makes the submodule import below work
+from linernotes.tools.audio import Audio
+from linernotes.tools.madmom_shim import madmom  # first: makes the submodule import below work
 import madmom.features.downbeats  # noqa: E402
-from tools import spectrogram  # noqa: E402
-from tools.nn import downbeat_ensemble  # noqa: E402
-from tools.schema import RhythmResult, TimedValue  # noqa: E402
+from linernotes.tools import spectrogram  # noqa: E402
+from linernotes.tools.nn import downbeat_ensemble  # noqa: E402
+from linernotes.tools.schema import RhythmResult, TimedValue  # noqa: E402
 
 FPS = 100
 MIN_DURATION_S = 2.0

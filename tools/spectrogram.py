@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from tools.madmom_shim import madmom
+from linernotes.tools.madmom_shim import madmom
 
 SAMPLE_RATE = 44100
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import cdist, squareform
 
-from tools.audio import Audio
-from tools.loudness import SILENCE_PEAK_DBFS, span_loudness
-from tools.schema import LoudnessResult
+from linernotes.tools.audio import Audio
+from linernotes.tools.loudness import SILENCE_PEAK_DBFS, span_loudness
+from linernotes.tools.schema import LoudnessResult
 
 _RATE = 22050
 _N_FFT = 4096

@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 from pydantic import BaseModel
 
-from tools.schema import Chord
+from linernotes.tools.schema import Chord
 
 PITCH_CLASSES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _MAJOR_DEGREES = {"I": (0, "maj"), "ii": (2, "min"), "iii": (4, "min"), "IV": (5, "maj"),

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from tools import essentia_models as essentia_backend
-from tools import musicnn
-from tools.audio import Audio
-from tools.schema import Tag, TagSummary, Vocals
+from linernotes.tools import essentia_models as essentia_backend
+from linernotes.tools import musicnn
+from linernotes.tools.audio import Audio
+from linernotes.tools.schema import Tag, TagSummary, Vocals
 
 # Patches quieter than this (RMS, dBFS) are silence: nothing to tag there.
 SILENCE_DB = -60.0

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 
-from tools import spectrogram
-from tools.audio import Audio
-from tools.nn import key_network, run_convolutional
-from tools.schema import KeyChange, KeyEstimate
+from linernotes.tools import spectrogram
+from linernotes.tools.audio import Audio
+from linernotes.tools.nn import key_network, run_convolutional
+from linernotes.tools.schema import KeyChange, KeyEstimate
 
 # madmom's class order.
 KEY_LABELS = ("A major", "Bb major", "B major", "C major", "Db major", "D major", "Eb major",

@@ -18,8 +18,8 @@ import onnxruntime
 from numpy.lib.stride_tricks import sliding_window_view
 from vibenet import LIKELIHOODS, labels
 
-from tools.audio import Audio
-from tools.schema import Vibe
+from linernotes.tools.audio import Audio
+from linernotes.tools.schema import Vibe
 
 SAMPLE_RATE = 16000
 WINDOW_S = 10.0

@@ -1,7 +1,8 @@
-"""The musical words the narrative may use, and how each maps to the analysis's labels.
+"""The music vocabulary: pitch classes, keys, chord symbols, m:ss times and tag words.
 
-The verifier only checks words it knows; the writers (deterministic and LLM) are told
-to use these words, so every instrument, genre and mood in the prose is checkable.
+One module for every part that names music: the taggers' label maps, the captioner, the
+writer, the verifier, the memory documents and the metrics. The verifier only checks words
+it knows, and the writers use these words, so every claim in the prose is checkable.
 """
 
 from __future__ import annotations
@@ -168,3 +169,23 @@ def chord_identity(symbol: str) -> tuple[int, str] | None:
         return None
     quality = {"": "", "maj": "", "min": "m"}.get(match.group(2), match.group(2))
     return pitch_class(match.group(1)), quality
+
+
+# Times --------------------------------------------------------------------------------
+
+# "1:05", and the ends of a range such as "0:32–1:04".
+TIMESTAMP_PATTERN = re.compile(r"(?<![\d:])(\d{1,3}):([0-5]\d)(?![\d:])")
+
+
+def format_time(seconds: float) -> str:
+    """Seconds as `m:ss`, rounded down so a timestamp never points past the moment."""
+    whole = max(int(seconds), 0)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def parse_time(text: str) -> float:
+    """`m:ss` back to seconds."""
+    match = TIMESTAMP_PATTERN.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not an m:ss timestamp: {text!r}")
+    return int(match.group(1)) * 60 + int(match.group(2))

@@ -14,10 +14,10 @@ from typing import Callable
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from agent.providers import warn
-from agent.verify import segment_scope, verify_text
-from tools.captioner import Captioner
-from tools.schema import Segment, Summary
+from linernotes.agent.providers import warn
+from linernotes.agent.verify import segment_scope, verify_text
+from linernotes.tools.captioner import Captioner
+from linernotes.tools.schema import Segment, Summary
 
 CAPTION_SYSTEM = (
     "Rewrite this description of a passage of music as one vivid sentence of at most 30 words. "

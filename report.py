@@ -8,8 +8,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tools.schema import SongAnalysis, Tag
-from tools.timecodes import format_time
+from linernotes.tools.schema import SongAnalysis, Tag
+from linernotes.tools.vocabulary import format_time
 
 
 def _tags(tags: list[Tag], limit: int = 4) -> str:

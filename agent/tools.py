@@ -13,10 +13,10 @@ from typing import Callable
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
-from memory.store import SongStore
-from tools.schema import Segment, SongAnalysis, Tag
-from tools.timecodes import format_time
+from linernotes.memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
+from linernotes.memory.store import SongStore
+from linernotes.tools.schema import Segment, SongAnalysis, Tag
+from linernotes.tools.vocabulary import format_time
 
 
 def _labels(tags: list[Tag], *, limit: int = 3) -> list[str]:

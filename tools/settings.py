@@ -1,0 +1,64 @@
+"""Settings on the bottom floor: the data directory, every `LINERNOTES_*` variable and the defaults.
+
+Each setting is resolved the same way: an explicit argument, else its environment variable,
+else the default. Nothing here imports more than the standard library, so the CLI can read
+settings before any model loads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "LINERNOTES_DATA_DIR"
+STORE_ENV = "LINERNOTES_STORE"
+CHROMA_URL_ENV = "LINERNOTES_CHROMA_URL"
+LLM_ENV = "LINERNOTES_LLM"
+LLM_MODEL_ENV = "LINERNOTES_LLM_MODEL"
+OPENAI_BASE_URL_ENV = "OPENAI_BASE_URL"
+OPENAI_API_KEY_ENV = "OPENAI_API_KEY"
+ESSENTIA_MODELS_ENV = "LINERNOTES_ESSENTIA_MODELS"
+DEBUG_ENV = "LINERNOTES_DEBUG"
+EVALSET_ENV = "LINERNOTES_EVALSET"
+
+# Longer files are refused before decoding: a whole album side is the most one run takes.
+MAX_DURATION_S = 30 * 60.0
+
+
+def data_dir() -> Path:
+    """The data directory: `$LINERNOTES_DATA_DIR`, else the XDG data home's `linernotes/`."""
+    explicit = os.environ.get(DATA_DIR_ENV)
+    if explicit:
+        root = Path(explicit).expanduser()
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+        root = Path(xdg) / "linernotes"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def store_path(path: str | Path | None = None) -> Path:
+    """The embedded store's directory: `path`, else `$LINERNOTES_STORE`, else `data_dir()/store`."""
+    chosen = path or os.environ.get(STORE_ENV)
+    return Path(chosen).expanduser() if chosen else data_dir() / "store"
+
+
+def chroma_url(url: str | None = None) -> str | None:
+    """The Chroma server URL: `url`, else `$LINERNOTES_CHROMA_URL`, else None (embedded)."""
+    return url or os.environ.get(CHROMA_URL_ENV) or None
+
+
+def llm_spec(spec: str | None = None) -> str | None:
+    """The LLM provider named by `spec`, else `$LINERNOTES_LLM`; None leaves the choice to the agent."""
+    return spec or os.environ.get(LLM_ENV) or None
+
+
+def essentia_models_dir(folder: str | Path | None = None) -> Path | None:
+    """The folder of Essentia TensorFlow models: `folder`, else `$LINERNOTES_ESSENTIA_MODELS`, else None."""
+    chosen = folder or os.environ.get(ESSENTIA_MODELS_ENV)
+    return Path(chosen).expanduser() if chosen else None
+
+
+def debug() -> bool:
+    """Whether `$LINERNOTES_DEBUG` asks for tracebacks instead of one-line errors."""
+    return bool(os.environ.get(DEBUG_ENV))
