@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from linernotes.tools.vocabulary import format_time
+from linernotes.tools.vocabulary import format_time, top_labels
 from linernotes.tools.vocabulary import INSTRUMENT_WORDS, family_of
 from linernotes.tools.schema import Segment, SongAnalysis, Tag
 
@@ -83,12 +83,6 @@ class Outline(BaseModel):
     arc: Arc
     sections: list[SectionPlan]
     moments: list[Moment]
-
-
-def top_labels(tags: list[Tag], *, threshold: float = 0.25, limit: int = 3) -> list[str]:
-    """The strongest tag labels at or above `threshold`, best first."""
-    ranked = sorted(tags, key=lambda tag: tag.score, reverse=True)
-    return [tag.label for tag in ranked if tag.score >= threshold][:limit]
 
 
 def energy_shape(energy: list[float | None]) -> Literal["builds", "fades", "arch", "valley", "steady", "wavering"] | None:

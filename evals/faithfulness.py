@@ -93,7 +93,7 @@ def fact_coverage(text: str, analysis: SongAnalysis) -> dict[str, float]:
         "instruments": the share of the main instrument families (up to 3 tags scoring at
         least 0.25) named. Facts the analysis does not have are left out.
     """
-    from linernotes.agent.outline import top_labels
+    from linernotes.tools.vocabulary import top_labels
     from linernotes.tools.vocabulary import TIMESTAMP_PATTERN
     from linernotes.agent.verify import TEMPO_PATTERN, song_scope, verify_text
     from linernotes.tools.vocabulary import INSTRUMENT_WORDS, family_of, key_identity

@@ -14,14 +14,13 @@ import mir_eval
 import numpy as np
 from pydantic import BaseModel
 
+from linernotes.tools.vocabulary import NO_KEY, PITCH_CLASSES, normalise_key  # noqa: F401 (re-exported)
+
 # Tempo tolerance of MIREX Acc1/Acc2, and the octave-like factors Acc2 forgives.
 TEMPO_TOLERANCE = 0.04
 ACC2_FACTORS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 BOUNDARY_WINDOWS_S = (0.5, 3.0)
 VOICE_FRAME_S = 0.1
-NO_KEY = "X"  # mir_eval's label for "no key"; an atonal reference or a detector's "none"
-
-PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 class Span(BaseModel):
@@ -45,38 +44,6 @@ class Annotation(BaseModel):
     sections: list[Span] | None = None
     voice_active: list[tuple[float, float]] | None = None
     is_music: bool | None = None
-
-
-def normalise_key(label: str | None) -> str | None:
-    """A key as mir_eval spells it ("F# minor", "X"), or a bare tonic ("F") when no mode is given.
-
-    Accepts "f# min", "Gb Major", "F#m", "F# minor (title)" and "none"; returns None when
-    the text names no key.
-    """
-    if label is None:
-        return None
-    words = label.replace("(", " ").replace(":", " ").split()
-    if not words:
-        return None
-    if words[0].lower() in {"none", "x", "n", "atonal"}:
-        return NO_KEY
-    token = words[0]
-    mode = None
-    if len(token) > 1 and token.endswith("m") and token[:-1].capitalize() in _TONICS:
-        token, mode = token[:-1], "minor"
-    tonic = _TONICS.get(token.capitalize())
-    if tonic is None:
-        return None
-    if mode is None and len(words) > 1:
-        mode = {"major": "major", "maj": "major", "minor": "minor", "min": "minor"}.get(
-            words[1].lower())
-    return f"{tonic} {mode}" if mode else tonic
-
-
-_TONICS = {name: name for name in PITCH_CLASSES} | {
-    "Db": "C#", "D#": "Eb", "Gb": "F#", "G#": "Ab", "A#": "Bb", "Cb": "B", "Fb": "E",
-    "E#": "F", "B#": "C",
-}
 
 
 def key_score(reference: str, estimate: str | None) -> float:

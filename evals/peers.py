@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from linernotes.evals.metrics import PITCH_CLASSES, Annotation, Span
+from linernotes.evals.metrics import Annotation, Span
+from linernotes.tools.vocabulary import key_name
 from linernotes.tools.settings import data_dir
 from linernotes.tools.audio import Audio, load_audio
 
@@ -119,7 +120,7 @@ def krumhansl_key(chroma_profile: np.ndarray) -> str:
         for mode, profile in (("major", KRUMHANSL_MAJOR), ("minor", KRUMHANSL_MINOR)):
             correlation = np.corrcoef(chroma_profile, np.roll(profile, tonic))[0, 1]
             if correlation > best_correlation:
-                best_key, best_correlation = f"{PITCH_CLASSES[tonic]} {mode}", correlation
+                best_key, best_correlation = key_name(tonic, mode), correlation
     return best_key
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from linernotes.memory.records import SegmentRecord, SongRecord
 from linernotes.tools.schema import Segment, SongAnalysis, Tag
+from linernotes.tools.vocabulary import format_time, top_labels
 
 TOP_TAGS = 3
 
@@ -20,13 +21,7 @@ def segment_id(song_id: str, segment: Segment) -> str:
 
 
 def _labels(tags: list[Tag], *, top: int = TOP_TAGS) -> list[str]:
-    ranked = sorted(tags, key=lambda tag: tag.score, reverse=True)
-    return [tag.label for tag in ranked[:top]]
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{rest:02d}"
+    return top_labels(tags, limit=top)
 
 
 def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +31,7 @@ def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
 
 def segment_document(segment: Segment) -> str:
     """The searched text of a segment: its caption, then its features in a compact line."""
-    facts = [f"{segment.label} {_clock(segment.start)}-{_clock(segment.end)}"]
+    facts = [f"{segment.label} {format_time(segment.start)}-{format_time(segment.end)}"]
     if segment.key:
         facts.append(segment.key)
     if segment.bpm:
@@ -82,7 +77,7 @@ def song_summary_text(analysis: SongAnalysis) -> str:
     source = analysis.source
     name = source.title or source.path.replace("\\", "/").rsplit("/", 1)[-1]
     lines = [f"{name} by {source.artist}" if source.artist else name]
-    facts = [_clock(source.duration_s)]
+    facts = [format_time(source.duration_s)]
     if summary.key:
         facts.append(summary.key)
     if summary.bpm:

@@ -14,10 +14,11 @@ from linernotes.tools import spectrogram
 from linernotes.tools.audio import Audio
 from linernotes.tools.nn import chord_crf, chord_feature_network, run_convolutional
 from linernotes.tools.schema import Chord
+from linernotes.tools.vocabulary import chord_label
 from linernotes.tools.tonality import SPECTRUM_FPS, Tonality, analyze_tonality, harmonic_spectrum
 
 # madmom's class order: 0-11 major from A, 12-23 minor, 24 no chord.
-_ROOTS = ("A", "A#", "B", "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#")
+_ROOT_A = 9
 # The CNN looks 11 frames either side; madmom pads the spectrogram by that much.
 _CONTEXT = 11
 
@@ -57,7 +58,7 @@ def analyze_harmony(audio: Audio) -> tuple[Tonality, list[Chord]]:
 def _label(class_id: int) -> str:
     if class_id == 24:
         return "N"
-    return f"{_ROOTS[class_id % 12]}:{'maj' if class_id < 12 else 'min'}"
+    return chord_label(_ROOT_A + class_id % 12, "maj" if class_id < 12 else "min")
 
 
 def _frame_confidence(features: np.ndarray, crf, classes: np.ndarray) -> np.ndarray:

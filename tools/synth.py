@@ -19,8 +19,8 @@ import soundfile as sf
 from pydantic import BaseModel
 
 from linernotes.tools.schema import Chord
+from linernotes.tools.vocabulary import chord_label, key_name, pitch_class
 
-PITCH_CLASSES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _MAJOR_DEGREES = {"I": (0, "maj"), "ii": (2, "min"), "iii": (4, "min"), "IV": (5, "maj"),
                   "V": (7, "maj"), "vi": (9, "min")}
 _PEAK_DBFS = -1.0
@@ -96,7 +96,7 @@ def demo_song_plan(*, duration_s: float | None = None, bpm: float = 112.0,
         labels = [_chord_label(tonic, degrees[bar % len(degrees)]) for bar in range(bars)]
         end = time + bars * 4 * beat_s
         sections.append(PlannedSection(label=label, start=round(time, 6), end=round(end, 6),
-                                       bars=bars, key=f"{PITCH_CLASSES[tonic]} major",
+                                       bars=bars, key=key_name(tonic, "major"),
                                        chords=labels, gain_db=gain_db))
         chords += [Chord(start=round(time + bar * 4 * beat_s, 6),
                          end=round(time + (bar + 1) * 4 * beat_s, 6), label=chord)
@@ -150,7 +150,7 @@ def render_demo_song(
     beat_s = 60.0 / bpm
     for section, (_, _, _, _, _, parts) in zip(plan.sections, _DEMO_FORM):
         gain = 10.0 ** (section.gain_db / 20.0)
-        tonic = PITCH_CLASSES.index(section.key.split()[0])
+        tonic = pitch_class(section.key.split()[0])
         for bar, chord in enumerate(section.chords):
             start = section.start + bar * 4 * beat_s
             _render_bar(mix, start=start, beat_s=beat_s, chord=chord, tonic=tonic, bar=bar,
@@ -165,13 +165,13 @@ def render_demo_song(
 
 def _chord_label(tonic: int, degree: str) -> str:
     offset, quality = _MAJOR_DEGREES[degree]
-    return f"{PITCH_CLASSES[(tonic + offset) % 12]}:{quality}"
+    return chord_label(tonic + offset, quality)
 
 
 def _chord_pitches(chord: str) -> tuple[int, list[int]]:
     """Root pitch class and the triad's pitch classes of a mir_eval label like "A:min"."""
     root_name, quality = chord.split(":")
-    root = PITCH_CLASSES.index(root_name)
+    root = pitch_class(root_name)
     third = 3 if quality == "min" else 4
     return root, [root, (root + third) % 12, (root + 7) % 12]
 

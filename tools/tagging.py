@@ -17,54 +17,13 @@ from linernotes.tools import essentia_models as essentia_backend
 from linernotes.tools import musicnn
 from linernotes.tools.audio import Audio
 from linernotes.tools.schema import Tag, TagSummary, Vocals
+from linernotes.tools.vocabulary import GENRES, INSTRUMENTS, MOODS, NO_VOICE, VOICE, VOICE_PRESENT, VOICE_TYPES
 
 # Patches quieter than this (RMS, dBFS) are silence: nothing to tag there.
 SILENCE_DB = -60.0
 MIN_TAG_SCORE = 0.1
 MAX_TAGS = 5
 _BATCH = 16
-
-# (model, raw tag) -> the label shown; tags both datasets share are merged by taking the max.
-GENRES = {
-    ("MSD_musicnn", tag): tag.lower() for tag in (
-        "rock", "pop", "alternative", "indie", "electronic", "dance", "alternative rock", "jazz",
-        "metal", "classic rock", "soul", "indie rock", "electronica", "folk", "punk", "blues",
-        "hard rock", "ambient", "experimental", "Hip-Hop", "country", "funk", "electro",
-        "heavy metal", "Progressive rock", "rnb", "indie pop", "House", "chillout",
-        "easy listening")
-} | {
-    ("MTT_musicnn", tag): tag for tag in (
-        "classical", "techno", "electronic", "rock", "ambient", "indian", "opera", "pop",
-        "new age", "dance", "country", "metal")
-} | {("MTT_musicnn", "classic"): "classical", ("MTT_musicnn", "choral"): "choral"}
-MOODS = {
-    ("MSD_musicnn", tag): tag.lower() for tag in (
-        "happy", "sad", "beautiful", "Mellow", "chill", "sexy", "catchy", "party")
-} | {
-    ("MTT_musicnn", tag): tag for tag in ("slow", "fast", "loud", "quiet", "soft", "weird")
-}
-INSTRUMENTS = {
-    ("MTT_musicnn", tag): tag for tag in (
-        "guitar", "strings", "drums", "piano", "violin", "synth", "harpsichord", "flute",
-        "sitar", "harp", "cello")
-} | {("MSD_musicnn", "guitar"): "guitar"}
-VOICE = {("MTT_musicnn", tag) for tag in (
-    "vocal", "vocals", "singing", "voice", "female", "male", "woman", "man", "male vocal",
-    "female vocal", "male voice", "female voice", "opera", "choir", "choral")} | {
-    ("MSD_musicnn", tag) for tag in ("female vocalists", "female vocalist", "male vocalists")}
-# Calibrated on the evalset's 10 s windows: at 0.5, 10 of 67 instrumental windows were
-# called vocal (mostly a synth lead); at 0.7, 3, while 16 of 17 sung or spoken ones stay found.
-VOICE_PRESENT = 0.7
-NO_VOICE = {("MTT_musicnn", tag) for tag in ("no vocals", "no vocal", "no voice")} | {
-    ("MSD_musicnn", "instrumental")}
-VOICE_TYPES = {
-    "female": {("MTT_musicnn", tag) for tag in ("female", "woman", "female vocal", "female voice")}
-    | {("MSD_musicnn", "female vocalists"), ("MSD_musicnn", "female vocalist")},
-    "male": {("MTT_musicnn", tag) for tag in ("male", "man", "male vocal", "male voice")}
-    | {("MSD_musicnn", "male vocalists")},
-    "choir": {("MTT_musicnn", "choir"), ("MTT_musicnn", "choral")},
-}
-
 
 @dataclass
 class TagFrames:
