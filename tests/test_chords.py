@@ -2,25 +2,21 @@
 
 import numpy as np
 
-from linernotes.tools.audio import Audio
 from linernotes.tools.chords import analyze_harmony, recognize_chords
+from audio_factory import as_audio
+from linernotes.tools.vocabulary import pitch_class
 
 RATE = 44100
-PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 def triad(root: str, quality: str, *, seconds: float = 2.0) -> np.ndarray:
-    midi_root = 48 + PITCH_CLASSES[root]
+    midi_root = 48 + pitch_class(root)
     notes = [midi_root - 12, midi_root, midi_root + (4 if quality == "maj" else 3), midi_root + 7]
     t = np.arange(int(seconds * RATE)) / RATE
     tone = sum(np.sin(2 * np.pi * 440.0 * 2 ** ((n - 69) / 12) * h * t) / h
                for n in notes for h in range(1, 5))
     return 0.1 * tone * np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.02)
 
-
-def audio_of(samples: np.ndarray) -> Audio:
-    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synth.wav",
-                 sha256="", channels=1, native_rate=RATE)
 
 
 def overlap(chords, truth: list[tuple[float, float, str]], *, step: float = 0.01) -> float:
@@ -38,14 +34,14 @@ SEQUENCE = ["C:maj", "F:maj", "G:maj", "A:min"] * 2
 
 
 def test_triad_sequence_gives_its_labels():
-    chords = recognize_chords(audio_of(np.concatenate([triad(*c.split(":")) for c in SEQUENCE])))
+    chords = recognize_chords(as_audio(np.concatenate([triad(*c.split(":")) for c in SEQUENCE])))
     truth = [(2.0 * i, 2.0 * i + 2.0, label) for i, label in enumerate(SEQUENCE)]
     assert overlap(chords, truth) > 0.85
     assert {c.label for c in chords if c.end - c.start > 0.5} == set(SEQUENCE)
 
 
 def test_chords_are_contiguous_and_cover_the_song():
-    audio = audio_of(np.concatenate([triad(*c.split(":")) for c in SEQUENCE]))
+    audio = as_audio(np.concatenate([triad(*c.split(":")) for c in SEQUENCE]))
     tonality, chords = analyze_harmony(audio)
     assert chords[0].start == 0.0
     assert abs(chords[-1].end - audio.duration_s) < 0.11
@@ -55,5 +51,5 @@ def test_chords_are_contiguous_and_cover_the_song():
 
 
 def test_silence_is_no_chord():
-    chords = recognize_chords(audio_of(np.zeros(5 * RATE)))
+    chords = recognize_chords(as_audio(np.zeros(5 * RATE)))
     assert [c.label for c in chords] == ["N"]

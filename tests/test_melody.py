@@ -3,15 +3,11 @@
 import numpy as np
 import pytest
 
-from linernotes.tools.audio import Audio
 from linernotes.tools.melody import Note, contour, transcribe_melody
+from audio_factory import as_audio
 
 RATE = 44100
 
-
-def make_audio(samples: np.ndarray) -> Audio:
-    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synthetic.wav",
-                 sha256="0" * 64, channels=1, native_rate=RATE)
 
 
 def note(midi: int, seconds: float) -> np.ndarray:
@@ -24,7 +20,7 @@ def note(midi: int, seconds: float) -> np.ndarray:
 
 def test_pure_a4_tone_has_range_a4_to_a4():
     t = np.arange(2 * RATE) / RATE
-    melody = transcribe_melody(make_audio(0.5 * np.sin(2 * np.pi * 440 * t))).melody()
+    melody = transcribe_melody(as_audio(0.5 * np.sin(2 * np.pi * 440 * t))).melody()
     assert (melody.lowest_note, melody.highest_note, melody.range_semitones) == ("A4", "A4", 0)
     assert melody.contour == "flat" and melody.note_count >= 1
 
@@ -33,7 +29,7 @@ def test_pure_a4_tone_has_range_a4_to_a4():
 def scale_frames():
     """C major scale C4..C5 up, then back down."""
     up = [60, 62, 64, 65, 67, 69, 71, 72]
-    return transcribe_melody(make_audio(np.concatenate([note(m, 0.4) for m in up + up[::-1]])))
+    return transcribe_melody(as_audio(np.concatenate([note(m, 0.4) for m in up + up[::-1]])))
 
 
 def test_rising_c_major_scale(scale_frames):
@@ -49,7 +45,7 @@ def test_span_slicing_sees_the_falling_half_and_the_whole_arch(scale_frames):
 
 
 def test_silence_has_no_melody():
-    melody = transcribe_melody(make_audio(np.zeros(3 * RATE))).melody()
+    melody = transcribe_melody(as_audio(np.zeros(3 * RATE))).melody()
     assert melody.note_count == 0 and melody.lowest_note is None and melody.contour is None
 
 

@@ -3,15 +3,11 @@
 import numpy as np
 import pytest
 
-from linernotes.tools.audio import Audio
 from linernotes.tools.rhythm import track_rhythm
+from audio_factory import as_audio
 
 RATE = 44100
 
-
-def audio_of(samples: np.ndarray) -> Audio:
-    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synth.wav",
-                 sha256="", channels=1, native_rate=RATE)
 
 
 def click_track(*, bpm: float, beats_per_bar: int, seconds: float = 24.0,
@@ -42,7 +38,7 @@ def click_track(*, bpm: float, beats_per_bar: int, seconds: float = 24.0,
 
 
 def test_120_bpm_click_track_is_120_bpm():
-    result = track_rhythm(audio_of(click_track(bpm=120, beats_per_bar=4)))
+    result = track_rhythm(as_audio(click_track(bpm=120, beats_per_bar=4)))
     assert result.bpm == pytest.approx(120, abs=1)
     assert np.allclose(np.diff(result.beats), 0.5, atol=0.02)
     assert all(p.value == pytest.approx(120, abs=2) for p in result.tempo_curve)
@@ -52,13 +48,13 @@ def test_120_bpm_click_track_is_120_bpm():
 @pytest.mark.parametrize("bpm", [75, 140])
 def test_slow_and_fast_click_tracks_keep_their_tempo(bpm):
     """Within 1 %: a decoder at 50 fps, with its coarse beat intervals, gave 142.9 for 140."""
-    result = track_rhythm(audio_of(click_track(bpm=bpm, beats_per_bar=4)))
+    result = track_rhythm(as_audio(click_track(bpm=bpm, beats_per_bar=4)))
     assert result.bpm == pytest.approx(bpm, rel=0.01)
 
 
 @pytest.mark.parametrize("beats_per_bar,metre", [(4, "4/4"), (3, "3/4")])
 def test_accented_clicks_give_downbeats_every_bar(beats_per_bar, metre):
-    result = track_rhythm(audio_of(click_track(bpm=120, beats_per_bar=beats_per_bar)))
+    result = track_rhythm(as_audio(click_track(bpm=120, beats_per_bar=beats_per_bar)))
     assert result.time_signature == metre
     beat_index = {round(b, 2): i for i, b in enumerate(result.beats)}
     downbeat_indices = [beat_index[round(d, 2)] for d in result.downbeats]
@@ -69,11 +65,11 @@ def test_accented_clicks_give_downbeats_every_bar(beats_per_bar, metre):
 
 
 def test_silence_has_no_tempo():
-    result = track_rhythm(audio_of(np.zeros(10 * RATE)))
+    result = track_rhythm(as_audio(np.zeros(10 * RATE)))
     assert result.bpm is None and result.bpm_confidence == 0.0
     assert result.beats == [] and result.notes
 
 
 def test_under_two_seconds_has_no_tempo():
-    result = track_rhythm(audio_of(click_track(bpm=120, beats_per_bar=4, seconds=1.5)))
+    result = track_rhythm(as_audio(click_track(bpm=120, beats_per_bar=4, seconds=1.5)))
     assert result.bpm is None and result.notes

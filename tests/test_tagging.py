@@ -6,15 +6,11 @@ import pytest
 import torch
 
 from linernotes.tools import musicnn
-from linernotes.tools.audio import Audio
 from linernotes.tools.tagging import TagFrames, tag_audio
+from audio_factory import as_audio
 
 RATE = 44100
 
-
-def make_audio(samples: np.ndarray) -> Audio:
-    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synthetic.wav",
-                 sha256="0" * 64, channels=1, native_rate=RATE)
 
 
 def tone(frequency: float, seconds: float, amplitude: float = 0.5) -> np.ndarray:
@@ -76,7 +72,7 @@ def test_network_matches_a_numpy_reference_of_the_first_layers():
 
 
 def test_silence_has_no_tags_and_no_vocals():
-    frames = tag_audio(make_audio(np.zeros(int(7 * RATE))))
+    frames = tag_audio(as_audio(np.zeros(int(7 * RATE))))
     summary = frames.summary()
     assert frames.backend == "musicnn"
     assert summary.genres == summary.moods == summary.instruments == []
@@ -90,7 +86,7 @@ def two_part_frames() -> TagFrames:
     rng = np.random.default_rng(1)
     noise = rng.standard_normal(int(9 * RATE)) * 0.5
     noise *= (np.arange(len(noise)) % (RATE // 4)) < RATE // 20  # 4 bursts a second
-    return tag_audio(make_audio(np.concatenate([tone(330, 9.0, 0.2), noise])))
+    return tag_audio(as_audio(np.concatenate([tone(330, 9.0, 0.2), noise])))
 
 
 def test_halves_of_a_two_part_signal_get_different_summaries(two_part_frames):
@@ -113,6 +109,6 @@ def test_summary_lists_are_sorted_short_and_above_threshold(two_part_frames):
 
 
 def test_missing_essentia_folder_falls_back_to_musicnn_with_a_note(tmp_path):
-    frames = tag_audio(make_audio(tone(440, 3.5)), essentia_models=str(tmp_path / "absent"))
+    frames = tag_audio(as_audio(tone(440, 3.5)), essentia_models=str(tmp_path / "absent"))
     assert frames.backend == "musicnn"
     assert any("Essentia models not used" in note for note in frames.notes)

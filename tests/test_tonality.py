@@ -3,22 +3,17 @@
 import numpy as np
 import pytest
 
-from linernotes.tools.audio import Audio
 from linernotes.tools.tonality import analyze_tonality
+from audio_factory import as_audio
+from linernotes.tools.vocabulary import pitch_class
 
 RATE = 44100
-PITCH_CLASSES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8,
-                 "A": 9, "A#": 10, "B": 11}
 
-
-def audio_of(samples: np.ndarray) -> Audio:
-    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synth.wav",
-                 sha256="", channels=1, native_rate=RATE)
 
 
 def triad(root: str, quality: str, *, seconds: float = 2.0, octave: int = 4) -> np.ndarray:
     """An additive-synth triad (root in `octave`, plus the root an octave below), 4 harmonics."""
-    midi_root = 12 * (octave + 1) + PITCH_CLASSES[root]
+    midi_root = 12 * (octave + 1) + pitch_class(root)
     third = 4 if quality == "maj" else 3
     notes = [midi_root - 12, midi_root, midi_root + third, midi_root + 7]
     t = np.arange(int(seconds * RATE)) / RATE
@@ -40,19 +35,19 @@ D_CADENCE = ["D:maj", "G:maj", "A:maj", "D:maj"]
 
 
 def test_c_major_cadence_is_c_major():
-    estimate = analyze_tonality(audio_of(progression(C_CADENCE * 3))).key()
+    estimate = analyze_tonality(as_audio(progression(C_CADENCE * 3))).key()
     assert estimate.key == "C major"
     assert estimate.confidence > 0.5
 
 
 def test_a_minor_progression_is_a_minor():
     chords = ["A:min", "D:min", "E:maj", "A:min"] * 3
-    assert analyze_tonality(audio_of(progression(chords))).key().key == "A minor"
+    assert analyze_tonality(as_audio(progression(chords))).key().key == "A minor"
 
 
 def test_modulation_to_d_major_is_located_within_a_bar():
     # One chord per 2 s bar: 24 s of C major, then 24 s of D major.
-    tonality = analyze_tonality(audio_of(progression(C_CADENCE * 3 + D_CADENCE * 3)))
+    tonality = analyze_tonality(as_audio(progression(C_CADENCE * 3 + D_CADENCE * 3)))
     downbeats = list(np.arange(0.0, 48.0, 2.0))
     changes = tonality.changes(downbeats=downbeats)
     assert [(c.from_key, c.to_key) for c in changes] == [("C major", "D major")]
@@ -62,20 +57,20 @@ def test_modulation_to_d_major_is_located_within_a_bar():
 
 
 def test_silence_has_no_key():
-    estimate = analyze_tonality(audio_of(np.zeros(10 * RATE))).key()
+    estimate = analyze_tonality(as_audio(np.zeros(10 * RATE))).key()
     assert estimate.key is None and estimate.confidence == 0.0
     assert estimate.notes
 
 
 def test_white_noise_has_no_clear_key():
     noise = np.random.default_rng(0).normal(scale=0.1, size=20 * RATE)
-    estimate = analyze_tonality(audio_of(noise)).key()
+    estimate = analyze_tonality(as_audio(noise)).key()
     assert estimate.key is None and estimate.confidence == 0.0
 
 
 @pytest.mark.parametrize("start,end", [(0.0, 8.0), (8.0, 16.0)])
 def test_key_of_a_span_reads_only_that_span(start, end):
-    tonality = analyze_tonality(audio_of(np.concatenate([np.zeros(8 * RATE),
+    tonality = analyze_tonality(as_audio(np.concatenate([np.zeros(8 * RATE),
                                                          progression(C_CADENCE)])))
     estimate = tonality.key(start=start, end=end)
     assert estimate.key == (None if start == 0.0 else "C major")

@@ -3,15 +3,11 @@
 import numpy as np
 import pytest
 
-from linernotes.tools.audio import Audio
 from linernotes.tools.vibe import measure_vibe, vibenet_mel
+from audio_factory import as_audio
 
 RATE = 44100
 
-
-def make_audio(samples: np.ndarray) -> Audio:
-    return Audio(samples=samples.astype(np.float32), sample_rate=RATE, path="synthetic.wav",
-                 sha256="0" * 64, channels=1, native_rate=RATE)
 
 
 def test_mel_matches_vibenet_front_end():
@@ -31,7 +27,7 @@ def quiet_then_loud():
     quiet = 0.02 * np.sin(2 * np.pi * 220 * np.arange(10 * RATE) / RATE)
     loud = 0.8 * np.clip(rng.standard_normal(10 * RATE), -1.2, 1.2)
     loud *= (np.arange(len(loud)) % (RATE // 4)) < RATE // 20  # drum-like bursts, 4 a second
-    return measure_vibe(make_audio(np.concatenate([quiet, loud])))
+    return measure_vibe(as_audio(np.concatenate([quiet, loud])))
 
 
 def test_loud_noise_bursts_have_more_energy_than_a_quiet_sine(quiet_then_loud):
@@ -48,4 +44,4 @@ def test_span_without_a_window_centre_has_no_vibe(quiet_then_loud):
 
 
 def test_silence_has_no_vibe():
-    assert measure_vibe(make_audio(np.zeros(12 * RATE))).summary() is None
+    assert measure_vibe(as_audio(np.zeros(12 * RATE))).summary() is None
