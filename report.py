@@ -1,4 +1,9 @@
-"""Rich terminal rendering of a `SongAnalysis`: summary table, section timeline, captions."""
+"""Rich terminal rendering of a `SongAnalysis`: summary table, section timeline, captions.
+
+Titles, artists, paths and every other text that comes from the user's files are shown as
+plain `Text`, never parsed as Rich markup, and escaped where the narrative's Markdown quotes
+them: a tag cannot restyle the report or plant a link.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,25 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from linernotes.agent.writer import escape_markdown
 from linernotes.tools.schema import SongAnalysis, Tag
 from linernotes.tools.vocabulary import format_time
 
+# Characters that Markdown (CommonMark) gives a meaning; a backslash makes each literal.
+
+
+def _narrative_markdown(analysis: SongAnalysis) -> str:
+    """The narrative's Markdown with the file's own texts (title, artist, file name) escaped."""
+    markdown = analysis.narrative.markdown
+    source = analysis.source
+    names = {source.title, source.artist, source.path, source.path.replace("\\", "/").rsplit("/", 1)[-1]}
+    for name in sorted((name for name in names if name), key=len, reverse=True):
+        markdown = markdown.replace(name, escape_markdown(name))
+    return markdown
+
 
 def _tags(tags: list[Tag], limit: int = 4) -> str:
-    return ", ".join(f"{tag.label} ({tag.score:.2f})" for tag in tags[:limit]) or "—"
+    return Text(", ".join(f"{tag.label} ({tag.score:.2f})" for tag in tags[:limit]) or "—")
 
 
 def summary_table(analysis: SongAnalysis) -> Table:
@@ -22,7 +40,7 @@ def summary_table(analysis: SongAnalysis) -> Table:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     title = source.title or source.path
-    table.add_row("song", f"{title}" + (f" — {source.artist}" if source.artist else ""))
+    table.add_row("song", Text(f"{title}" + (f" — {source.artist}" if source.artist else "")))
     table.add_row("duration", f"{format_time(source.duration_s)} ({source.sample_rate} Hz, "
                               f"{source.channels} ch)")
     if summary.silent:
@@ -32,7 +50,7 @@ def summary_table(analysis: SongAnalysis) -> Table:
     table.add_row("key", key)
     if analysis.key_changes:
         changes = "; ".join(f"{format_time(c.time)} {c.from_key} → {c.to_key}" for c in analysis.key_changes)
-        table.add_row("modulations", changes)
+        table.add_row("modulations", Text(changes))
     tempo = (f"{summary.bpm:.1f} BPM, {summary.time_signature or 'metre unclear'} "
              f"(confidence {summary.bpm_confidence:.2f})" if summary.bpm else "no steady tempo")
     table.add_row("tempo", tempo)
@@ -40,7 +58,7 @@ def summary_table(analysis: SongAnalysis) -> Table:
         table.add_row("loudness", f"{summary.loudness_lufs:.1f} LUFS integrated, range "
                                   f"{summary.loudness_range_lu or 0:.1f} LU")
     if summary.tagger:
-        table.add_row("tagger", summary.tagger)
+        table.add_row("tagger", Text(summary.tagger))
     table.add_row("genres", _tags(summary.genres))
     table.add_row("moods", _tags(summary.moods))
     table.add_row("instruments", _tags(summary.instruments))
@@ -57,7 +75,7 @@ def summary_table(analysis: SongAnalysis) -> Table:
         table.add_row("melody", f"{melody.lowest_note}–{melody.highest_note} "
                                 f"({melody.range_semitones} semitones), {melody.contour}")
     for note in summary.notes:
-        table.add_row("note", note)
+        table.add_row("note", Text(note))
     return table
 
 
@@ -83,12 +101,12 @@ def section_table(analysis: SongAnalysis) -> Table:
     for section in analysis.sections:
         table.add_row(
             f"{format_time(section.start)}–{format_time(section.end)}",
-            f"{section.label} [{section.cluster}]",
-            section.key or "—",
+            Text(f"{section.label} [{section.cluster}]"),
+            Text(section.key or "—"),
             f"{section.bpm:.0f}" if section.bpm else "—",
             f"{section.loudness_lufs:.1f}" if section.loudness_lufs is not None else "—",
             "yes" if section.vocals.present else "no",
-            " ".join(section.chords[:6]) + (" …" if len(section.chords) > 6 else ""),
+            Text(" ".join(section.chords[:6]) + (" …" if len(section.chords) > 6 else "")),
         )
     return table
 
@@ -98,7 +116,7 @@ def caption_table(analysis: SongAnalysis) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for section in analysis.sections:
-        table.add_row(f"{format_time(section.start)} {section.label}", section.caption)
+        table.add_row(Text(f"{format_time(section.start)} {section.label}"), Text(section.caption))
     return table
 
 
@@ -109,8 +127,8 @@ def render_analysis(analysis: SongAnalysis) -> Group:
     if analysis.narrative:
         narrative = analysis.narrative
         status = "verified" if narrative.verified else f"{narrative.claims_failed} claims failed"
-        parts.append(Panel(Markdown(narrative.markdown),
-                           title=f"Narrative ({narrative.provider}, {status})"))
+        parts.append(Panel(Markdown(_narrative_markdown(analysis)),
+                           title=Text(f"Narrative ({narrative.provider}, {status})")))
     timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in analysis.timings.items())
     parts.append(Text(f"timings: {timings}", style="dim"))
     return Group(*parts)

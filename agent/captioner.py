@@ -14,17 +14,12 @@ from typing import Callable
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from linernotes.agent.prompts import CAPTION_SYSTEM
 from linernotes.agent.providers import warn
 from linernotes.agent.verify import segment_scope, verify_text
 from linernotes.tools.captioner import Captioner
+from linernotes.tools.vocabulary import TIMESTAMP_PATTERN
 from linernotes.tools.schema import Segment, Summary
-
-CAPTION_SYSTEM = (
-    "Rewrite this description of a passage of music as one vivid sentence of at most 30 words. "
-    "Keep every fact exactly (key, BPM, chords, instruments, genres, moods, times); add none. "
-    "Reply with the sentence only."
-)
-
 
 class LLMCaptioner:
     """A `Captioner` that has an LLM rewrite the captions of `base`.
@@ -51,7 +46,9 @@ class LLMCaptioner:
 
     def caption(self, segment: Segment, *, summary: Summary, previous: Segment | None) -> str:
         draft = self.base.caption(segment, summary=summary, previous=previous)
-        scope = segment_scope(segment, summary=summary)
+        # The LLM adds prose, not facts: the only times it may write are the draft's own.
+        said = [int(match.group(1)) * 60 + int(match.group(2)) for match in TIMESTAMP_PATTERN.finditer(draft)]
+        scope = segment_scope(segment, summary=summary).model_copy(update={"times": said, "references": said})
         messages = [SystemMessage(content=CAPTION_SYSTEM), HumanMessage(content=draft)]
         for _ in range(2):
             with self._lock:

@@ -37,6 +37,10 @@ class DescribeConfig:
     writer_tools: bool | None = None
     max_tool_rounds: int = 2
     paragraph_words: int = 60
+    # What the LLM rewrites: "all" paragraphs, or "overview+transitions" (the overview, then every
+    # section's opening sentence in one batched call); None: the latter for the embedded model,
+    # whose 2-core speed could not rewrite a whole 4-minute narrative in the budget.
+    llm_rewrite: str | None = None
     tag_threshold: float = 0.1  # weaker tags are not mentioned (the taggers' scores run low)
     n_threads: int | None = None  # the embedded model's threads; default 2, 1 on a busy machine
 

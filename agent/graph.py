@@ -17,7 +17,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from linernotes.agent.config import DescribeConfig
-from linernotes.agent.narrative import narrative_record, rewrite_paragraph, verify_paragraph
+from linernotes.agent.narrative import (
+    narrative_record, rewrite_paragraph, rewrite_transitions, split_opening, verify_paragraph,
+)
 from linernotes.agent.outline import build_outline
 from linernotes.agent.providers import NONE, Provider, resolve_provider, warn
 from linernotes.agent.state import DescribeInput, DescribeOutput, DescribeState, NarrateInput, SegmentTask
@@ -178,7 +180,12 @@ def plan(state: DescribeState, config: RunnableConfig) -> dict:
 
 
 def write(state: DescribeState, config: RunnableConfig) -> dict:
-    """The LLM rewrites the overview and section paragraphs (on a retry: only the failed ones)."""
+    """The LLM rewrites the narrative's prose (on a retry: only the failed paragraphs).
+
+    With `llm_rewrite` "all" each overview and section paragraph is rewritten; with
+    "overview+transitions" the overview, then all the sections' opening sentences in one call,
+    each checked against its section before it replaces the deterministic sentence.
+    """
     settings = _config(config)
     provider: Provider = state["provider"]
     attempt = state["attempt"] + 1
@@ -190,9 +197,11 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
     if use_tools:
         from linernotes.agent.tools import analysis_tools  # imports the store: only when the writer uses tools
     tools = analysis_tools(state["analysis"]) if use_tools else None
+    rewrite = settings.llm_rewrite or ("overview+transitions" if provider.name == "local" else "all")
     spent = state["llm_seconds"]
     for position, draft in enumerate(drafts):
-        if draft.kind == "moments" or spent >= settings.llm_budget_s:
+        whole = draft.kind == "overview" or (draft.kind == "section" and rewrite == "all")
+        if not whole or spent >= settings.llm_budget_s:
             continue
         errors = None
         if attempt > 1:
@@ -211,7 +220,30 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
         spent += time.perf_counter() - started
         if text:
             paragraphs[position] = draft.model_copy(update={"text": text, "written_by": "llm"})
+    if rewrite == "overview+transitions" and attempt == 1 and spent < settings.llm_budget_s:
+        started = time.perf_counter()
+        try:
+            paragraphs = _rewrite_transitions(state, provider, paragraphs)
+        except Exception as error:
+            _warn(settings, f"the {provider.name} LLM failed ({error}); the deterministic writer takes over")
+            return {"attempt": attempt, "provider": NONE, "paragraphs": drafts, "llm_seconds": spent}
+        spent += time.perf_counter() - started
     return {"attempt": attempt, "paragraphs": paragraphs, "llm_seconds": spent}
+
+
+def _rewrite_transitions(state: DescribeState, provider: Provider, paragraphs: list) -> list:
+    """Every section's first sentence rewritten in one call; a line that fails its check is dropped."""
+    positions = [position for position, paragraph in enumerate(paragraphs) if paragraph.kind == "section"]
+    openings = [split_opening(paragraphs[position].text) for position in positions]
+    rewritten = rewrite_transitions(provider.chat_model, [opening for opening, _ in openings])
+    updated = list(paragraphs)
+    for position, (_, rest), line in zip(positions, openings, rewritten):
+        if not line:
+            continue
+        candidate = paragraphs[position].model_copy(update={"text": f"{line} {rest}".strip(), "written_by": "llm"})
+        if verify_paragraph(state["analysis"], state["outline"], candidate).ok:
+            updated[position] = candidate
+    return updated
 
 
 def verify(state: DescribeState) -> dict:

@@ -7,26 +7,17 @@ verified like any other; what fails twice is replaced by the deterministic text.
 
 from __future__ import annotations
 
+import re
+
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
 from linernotes.agent.outline import Outline
+from linernotes.agent.prompts import RETRY_PROMPT, TRANSITIONS_SYSTEM, WRITER_SYSTEM, transitions_prompt
 from linernotes.agent.verify import Scope, Verification, section_scope, song_scope, verify_text
 from linernotes.agent.writer import Paragraph
 from linernotes.tools.schema import Narrative, SongAnalysis
-
-WRITER_SYSTEM = (
-    "You are a music critic writing liner notes. Rewrite the draft as one vivid paragraph "
-    "of at most {words} words. Keep every fact exactly as given: times (m:ss), key, BPM, chords, "
-    "instruments, genres and moods. Add no other facts, numbers, instruments, genres or moods. "
-    "Reply with the paragraph only."
-)
-RETRY_PROMPT = (
-    "These statements contradict the analysis:\n{errors}\n"
-    "Rewrite the paragraph without them, keeping only facts from the draft."
-)
-
 
 def paragraph_scope(analysis: SongAnalysis, outline: Outline, paragraph: Paragraph) -> Scope:
     """The facts a paragraph may state: its section's, the song's, or the key moments'."""
@@ -91,6 +82,33 @@ def rewrite_paragraph(
     # About 1.8 tokens a word leaves room to finish the last sentence.
     text = run_with_tools(model, messages, tools=tools, max_tool_rounds=max_tool_rounds, max_tokens=int(words * 1.8))
     return clean_paragraph(text)
+
+
+_FIRST_SENTENCE = re.compile(r"(.+?[.!?])(?:\s+|$)(.*)", re.S)
+_NUMBERED = re.compile(r"^\s*(?:\*\*)?(?:N\.\s*)?(\d+)[.)](?:\*\*)?\s*(.+?)\s*$")  # "1.", "N. 1.", "**1.**"
+
+
+def split_opening(text: str) -> tuple[str, str]:
+    """A paragraph's first sentence (its transition) and the rest."""
+    match = _FIRST_SENTENCE.match(text.strip())
+    return (match.group(1), match.group(2).strip()) if match else (text.strip(), "")
+
+
+def rewrite_transitions(model: BaseChatModel, sentences: list[str]) -> list[str | None]:
+    """One LLM call rewriting every section's opening sentence; None where a line is missing.
+
+    Batching keeps the embedded model inside its time budget: one prompt, one reply, for
+    the whole song's transitions instead of a call per paragraph.
+    """
+    messages = [SystemMessage(content=TRANSITIONS_SYSTEM), HumanMessage(content=transitions_prompt(sentences))]
+    words = sum(len(sentence.split()) for sentence in sentences)
+    reply = model.invoke(messages, max_tokens=int(words * 2.2) + 6 * len(sentences)).text
+    lines: dict[int, str] = {}
+    for line in reply.splitlines():
+        match = _NUMBERED.match(line)
+        if match and 1 <= int(match.group(1)) <= len(sentences):
+            lines.setdefault(int(match.group(1)), clean_paragraph(match.group(2)))
+    return [lines.get(number) or None for number in range(1, len(sentences) + 1)]
 
 
 def clean_paragraph(text: str) -> str:

@@ -10,12 +10,12 @@ installed, else `none`. A provider that cannot start falls back to `none` with a
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Callable
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_openai import ChatOpenAI
 
 from linernotes.agent.local_llm import MODEL_NAME, LocalModelError, local_chat_model, local_model_available
 from linernotes.tools import settings
@@ -33,17 +33,24 @@ class Provider:
 
 
 NONE = Provider(name="none", model=None, chat_model=None)
+# Seconds an OpenAI-compatible server may take to answer one request, and how often to retry.
+OPENAI_TIMEOUT_S = 60.0
+OPENAI_RETRIES = 1
+# No token is longer than this many characters: a longer reply broke its max_tokens.
+_CHARACTERS_PER_TOKEN = 16
+# What API keys look like ("sk-…", "sk-proj-…"): never repeated in a message.
+_KEY_PATTERN = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}")
 
 
-class CompatibleChatOpenAI(ChatOpenAI):
-    """ChatOpenAI that never sends a null assistant content (llama.cpp's server rejects it)."""
+class ProviderError(RuntimeError):
+    """An LLM request that failed; the message is one line, with any API key blanked out."""
 
-    def _get_request_payload(self, input_, *, stop=None, **kwargs):
-        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
-        for message in payload.get("messages", []):
-            if message.get("role") == "assistant" and message.get("content") is None:
-                message["content"] = ""
-        return payload
+
+def redact(text: str, *, secret: str | None = None) -> str:
+    """`text` with `secret` and anything shaped like an API key replaced by ``[key hidden]``."""
+    if secret:
+        text = text.replace(secret, "[key hidden]")
+    return _KEY_PATTERN.sub("[key hidden]", text)
 
 
 def warn(message: str) -> None:
@@ -73,8 +80,10 @@ def _openai(model_and_url: str, *, warn: Warn) -> Provider:
         return fallback("--llm openai:MODEL needs a model name", warn=warn)
     if api_key is None and base_url is None:
         return fallback("OPENAI_API_KEY is not set", warn=warn)
-    chat = CompatibleChatOpenAI(model=model, base_url=base_url, api_key=api_key or "not-needed", timeout=60, max_retries=1,
-                      temperature=0.3)
+    from linernotes.agent.openai_chat import CompatibleChatOpenAI  # langchain_openai: only when used
+
+    chat = CompatibleChatOpenAI(model=model, base_url=base_url, api_key=api_key or "not-needed",
+                                timeout=OPENAI_TIMEOUT_S, max_retries=OPENAI_RETRIES, temperature=0.3)
     return Provider(name="openai", model=model, chat_model=chat)
 
 

@@ -1,26 +1,24 @@
-"""LangChain tools with typed schemas over the analysis and the memory.
+"""LangChain tools: typed functions whose docstrings are their descriptions.
 
-The same tools serve the describe pipeline (its writer may look facts up while writing)
-and the chat agent. Each factory closes over what the tools read: one `SongAnalysis`, or
-a `SongStore`. Results are compact JSON-like text, short enough for a small model.
+`analysis_tools` serve the describe graph's writer (one song's analysis); `chat_tools` serve
+the chat (the library). Results are compact text, short enough for a small model; a bad
+argument comes back as an "error: ..." result, never as an exception that ends the chat.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Callable
+from typing import TYPE_CHECKING, Annotated, Callable
 
-from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, Field
+from langchain_core.tools import BaseTool, tool
 
-from linernotes.memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
-from linernotes.memory.store import SongStore
-from linernotes.tools.schema import Segment, SongAnalysis, Tag
-from linernotes.tools.vocabulary import format_time
+from linernotes.agent import facts
+from linernotes.tools.schema import Segment, SongAnalysis
+from linernotes.tools.vocabulary import format_time, parse_time, top_labels
 
-
-def _labels(tags: list[Tag], *, limit: int = 3) -> list[str]:
-    return [tag.label for tag in sorted(tags, key=lambda tag: tag.score, reverse=True)][:limit]
+if TYPE_CHECKING:
+    from linernotes.agent.answer import Answerer
 
 
 def segment_facts(segment: Segment) -> dict:
@@ -30,8 +28,8 @@ def segment_facts(segment: Segment) -> dict:
         "start": format_time(segment.start), "end": format_time(segment.end), "key": segment.key,
         "bpm": round(segment.bpm) if segment.bpm else None,
         "energy": round(segment.energy, 2) if segment.energy is not None else None,
-        "instruments": _labels(segment.instruments), "genres": _labels(segment.genres, limit=2),
-        "moods": _labels(segment.moods, limit=2), "vocals": segment.vocals.present,
+        "instruments": top_labels(segment.instruments), "genres": top_labels(segment.genres, limit=2),
+        "moods": top_labels(segment.moods, limit=2), "vocals": segment.vocals.present,
         "chords": segment.chords[:6], "caption": segment.caption,
     }
 
@@ -40,177 +38,150 @@ def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-# Analysis tools -------------------------------------------------------------------------
+def analysis_tools(analysis: SongAnalysis) -> list[BaseTool]:
+    """Feature tools over one song's analysis: the song's facts, a section's facts, the window at a time."""
+    sections = facts.sections(analysis)
 
-class SectionQuery(BaseModel):
-    section_index: int = Field(description="Position of the section, 0 for the first")
-
-
-class TimeQuery(BaseModel):
-    time_s: float = Field(description="A time in the song in seconds, e.g. 45 for 0:45")
-
-
-class NoArguments(BaseModel):
-    pass
-
-
-def analysis_tools(analysis: SongAnalysis, *, captioner: Callable[[Segment], str] | None = None) -> list[BaseTool]:
-    """Feature tools over one song's analysis: a section's facts, the segment at a time, a caption.
-
-    Parameters
-    ----------
-    analysis : SongAnalysis
-    captioner : callable, optional
-        Writes a caption from a segment's features; when given, a `caption_section` tool is added.
-    """
-    sections = sorted(analysis.sections, key=lambda section: section.start)
-    windows = sorted(analysis.segments, key=lambda window: window.start)
-
-    def section_facts(section_index: int) -> str:
-        if not 0 <= section_index < len(sections):
-            return _dump({"error": f"no section {section_index}; the song has {len(sections)}"})
-        return _dump(segment_facts(sections[section_index]))
-
-    def segment_at_time(time_s: float) -> str:
-        found = next((window for window in windows + sections if window.start <= time_s < window.end), None)
-        return _dump(segment_facts(found) if found else {"error": f"no segment at {time_s:.1f} s"})
-
+    @tool
     def song_facts() -> str:
+        """Key, tempo, genres, moods, instruments and sections of the song."""
         summary = analysis.summary
         return _dump({
             "duration": format_time(analysis.source.duration_s), "key": summary.key,
             "bpm": round(summary.bpm) if summary.bpm else None, "time_signature": summary.time_signature,
-            "genres": _labels(summary.genres, limit=2), "moods": _labels(summary.moods, limit=2),
-            "instruments": _labels(summary.instruments, limit=4), "vocals": summary.vocals.present,
-            "sections": [f"{section.label} {format_time(section.start)}-{format_time(section.end)}" for section in sections],
+            "genres": top_labels(summary.genres, limit=2), "moods": top_labels(summary.moods, limit=2),
+            "instruments": top_labels(summary.instruments, limit=4), "vocals": summary.vocals.present,
+            "sections": [f"{section.label} {format_time(section.start)}-{format_time(section.end)}"
+                         for section in sections],
             "key_changes": [f"{format_time(change.time)} {change.from_key} -> {change.to_key}"
                             for change in analysis.key_changes],
         })
 
-    tools = [
-        StructuredTool.from_function(song_facts, name="song_facts", args_schema=NoArguments,
-                                     description="Key, tempo, genres, moods, instruments and sections of the song."),
-        StructuredTool.from_function(section_facts, name="section_facts", args_schema=SectionQuery,
-                                     description="Measured features of one section: span, key, BPM, instruments, chords, mood."),
-        StructuredTool.from_function(segment_at_time, name="segment_at_time", args_schema=TimeQuery,
-                                     description="Measured features of the 10-second window playing at a time."),
-    ]
-    if captioner is not None:
-        def caption_section(section_index: int) -> str:
-            if not 0 <= section_index < len(sections):
-                return f"no section {section_index}"
-            return captioner(sections[section_index])
+    @tool
+    def section_facts(section_index: Annotated[int, "Position of the section, 0 for the first"]) -> str:
+        """Measured features of one section: span, key, BPM, instruments, chords, mood."""
+        if not 0 <= section_index < len(sections):
+            return _dump({"error": f"no section {section_index}; the song has {len(sections)}"})
+        return _dump(segment_facts(sections[section_index]))
 
-        tools.append(StructuredTool.from_function(
-            caption_section, name="caption_section", args_schema=SectionQuery,
-            description="A one-sentence caption of a section, written from its features."))
-    return tools
+    @tool
+    def segment_at_time(time_s: Annotated[float, "A time in the song in seconds, e.g. 45 for 0:45"]) -> str:
+        """Measured features of the 10-second window playing at a time."""
+        found = facts.window_at(analysis, time_s)
+        return _dump(segment_facts(found) if found else {"error": f"no segment at {time_s:.1f} s"})
+
+    return [song_facts, section_facts, segment_at_time]
 
 
-# Memory tools ---------------------------------------------------------------------------
-
-class SongQuery(BaseModel):
-    song: str = Field(description="Song id, title or file name")
-
-
-class SongTimeQuery(BaseModel):
-    song: str = Field(description="Song id, title or file name")
-    time_s: float = Field(description="A time in the song in seconds, e.g. 45 for 0:45")
+def _seconds(time: str) -> float:
+    """"0:45", "45" or "45.0" as seconds."""
+    text = time.strip()
+    return parse_time(text) if ":" in text else float(text)
 
 
-class SongSectionQuery(BaseModel):
-    song: str = Field(description="Song id, title or file name")
-    section_index: int = Field(description="Position of the section, 0 for the first")
+def chat_tools(answerer: Answerer, *, describe_file: Callable[[str], str] | None = None,
+               narrate_song: Callable[[str], str] | None = None) -> list[BaseTool]:
+    """Tools over the library, answering from the same facts as the deterministic answerer.
 
+    Parameters
+    ----------
+    answerer : Answerer
+        The library and its store.
+    describe_file : callable, optional
+        Describes and stores a new file (path -> summary); adds the `describe_file` tool.
+    narrate_song : callable, optional
+        Rewrites a stored song's narrative (song -> Markdown); adds the `narrate_again` tool.
+    """
 
-class TextSearch(BaseModel):
-    query: str = Field(description="What to look for, in words, e.g. 'quiet piano with vocals'")
-    song: str | None = Field(default=None, description="Only this song; default the whole library")
-    k: int = Field(default=5, description="How many results")
+    def guarded(function: Callable[..., str]) -> Callable[..., str]:
+        """Errors go back to the model as the tool's result."""
+        @functools.wraps(function)
+        def run(*args, **kwargs) -> str:
+            try:
+                return function(*args, **kwargs)
+            except (LookupError, ValueError, OSError) as error:
+                return f"error: {error}"
+        return run
 
+    def ask(text: str) -> str:
+        return answerer.answer_text(text)
 
-class DescriptionQuery(BaseModel):
-    description: str = Field(description="A description of the wanted music")
-    k: int = Field(default=5, description="How many results")
-
-
-class SimilarQuery(BaseModel):
-    song: str = Field(description="Song id, title or file name")
-    k: int = Field(default=5, description="How many results")
-
-
-class PathQuery(BaseModel):
-    path: str = Field(description="Path of an audio file to describe and store")
-
-
-def _song_line(record: SongRecord) -> dict:
-    return {"song": record.display_name, "id": record.id[:12], "duration": format_time(record.duration_s),
-            "key": record.key, "bpm": round(record.bpm) if record.bpm else None, "genres": record.genres[:2],
-            "moods": record.moods[:2], "instruments": record.instruments[:4], "vocals": record.vocals}
-
-
-def _segment_line(record: SegmentRecord) -> dict:
-    return {"song_id": record.song_id[:12], "kind": record.kind, "section_index": record.section_index,
-            "label": record.label, "start": format_time(record.start), "end": format_time(record.end), "key": record.key,
-            "bpm": round(record.bpm) if record.bpm else None, "instruments": record.instruments[:4],
-            "moods": record.moods[:2], "vocals": record.vocals, "chords": record.chords[:6],
-            "caption": record.caption}
-
-
-def _segment_hits(hits: list[SegmentHit]) -> str:
-    return _dump([{**_segment_line(hit.segment), "distance": round(hit.distance, 3)} for hit in hits])
-
-
-def _song_hits(hits: list[SongHit]) -> str:
-    return _dump([{**_song_line(hit.song), "distance": round(hit.distance, 3)} for hit in hits])
-
-
-def memory_tools(store: SongStore, *, describe_file: Callable[[str], str] | None = None) -> list[BaseTool]:
-    """Tools over the song library; with `describe_file`, also one that describes a new file."""
-
+    @tool
+    @guarded
     def list_songs() -> str:
-        return _dump([_song_line(record) for record in store.list_songs()])
+        """Every song in the library with its duration, key, tempo, metre and vocals."""
+        return answerer.library_lines()
 
-    def song_summary(song: str) -> str:
-        record = store.get_song(song)
-        if record is None:
-            return _dump({"error": f"no stored song matches {song!r}"})
-        return _dump({**_song_line(record), "summary": record.summary, "sections": record.section_count})
+    @tool
+    @guarded
+    def song_overview(song: Annotated[str, "Song title or file name"]) -> str:
+        """Key, tempo, metre, duration, genres, moods, instruments and vocals of one song."""
+        return answerer.overview_text(song)
 
-    def segment_at(song: str, time_s: float) -> str:
-        record = store.segment_at(song, time_s)
-        return _dump(_segment_line(record) if record else {"error": f"nothing at {time_s:.1f} s in {song!r}"})
+    @tool
+    @guarded
+    def what_plays_at(song: Annotated[str, "Song title or file name"],
+                      time: Annotated[str, "A time as m:ss, e.g. 0:45"]) -> str:
+        """What plays at a time of a song: section, key, tempo, chord, vocals, instruments, loudness."""
+        return answerer.moment_text(song, _seconds(time))
 
-    def section_segments(song: str, section_index: int) -> str:
-        return _dump([_segment_line(record) for record in store.section_segments(song, section_index)])
+    @tool
+    @guarded
+    def song_sections(song: Annotated[str, "Song title or file name"]) -> str:
+        """The sections of a song with their spans, keys and tempi."""
+        return answerer.sections_text(song)
 
-    def search_segments(query: str, song: str | None = None, k: int = 5) -> str:
-        return _segment_hits(store.search_segments(query, song=song, k=k))
+    @tool
+    @guarded
+    def song_events(song: Annotated[str, "Song title or file name"]) -> str:
+        """Key changes, tempo changes, vocals and drums coming in and out, loudest and quietest moments."""
+        return answerer.events_text(song)
 
-    def similar_songs(song: str, k: int = 5) -> str:
-        return _song_hits(store.similar_songs(song, k=k))
+    @tool
+    @guarded
+    def compare_spans(song: Annotated[str, "Song title or file name"],
+                      first: Annotated[str, "A section such as 'the first chorus', or a range such as 0:10-0:20"],
+                      second: Annotated[str, "Another section or range"]) -> str:
+        """Compare two sections or time ranges of a song: key, tempo, loudness, vocals, instruments."""
+        return ask(f"compare {first} and {second} in {song}")
 
-    def songs_like(description: str, k: int = 5) -> str:
-        return _song_hits(store.songs_like(description, k=k))
+    @tool
+    @guarded
+    def search_passages(query: Annotated[str, "What to look for, e.g. 'quiet piano with vocals'"],
+                        song: Annotated[str | None, "Only this song; default the whole library"] = None) -> str:
+        """Find passages by meaning across the library (or in one song)."""
+        return answerer.search_text(query, song=song)
 
-    tools = [
-        StructuredTool.from_function(list_songs, name="list_songs", args_schema=NoArguments,
-                                     description="All songs in the library with key, tempo, genres and moods."),
-        StructuredTool.from_function(song_summary, name="song_summary", args_schema=SongQuery,
-                                     description="The stored summary of one song."),
-        StructuredTool.from_function(segment_at, name="segment_at", args_schema=SongTimeQuery,
-                                     description="What plays at a given time of a song."),
-        StructuredTool.from_function(section_segments, name="section_segments", args_schema=SongSectionQuery,
-                                     description="The section and its 10-second windows."),
-        StructuredTool.from_function(search_segments, name="search_segments", args_schema=TextSearch,
-                                     description="Find passages by meaning, e.g. 'distorted guitar solo'."),
-        StructuredTool.from_function(similar_songs, name="similar_songs", args_schema=SimilarQuery,
-                                     description="Songs in the library that sound like a given song."),
-        StructuredTool.from_function(songs_like, name="songs_like", args_schema=DescriptionQuery,
-                                     description="Songs in the library matching a description."),
-    ]
+    @tool
+    @guarded
+    def library_query(question: Annotated[str, "e.g. 'which songs are in a minor key', 'fastest song'"]) -> str:
+        """Answer a question over every song's measured summary: fastest, longest, minor, with vocals, in 3/4."""
+        return ask(question)
+
+    @tool
+    @guarded
+    def similar_songs(song: Annotated[str, "Song title or file name"],
+                      time: Annotated[str | None, "A time as m:ss for passages like that moment"] = None) -> str:
+        """Songs (or, with a time, passages) that sound like a song."""
+        return answerer.similar_text(song, None if time is None else _seconds(time))
+
+    tools: list[BaseTool] = [list_songs, song_overview, what_plays_at, song_sections, song_events, compare_spans,
+                             search_passages, library_query, similar_songs]
     if describe_file is not None:
-        tools.append(StructuredTool.from_function(
-            describe_file, name="describe_file", args_schema=PathQuery,
-            description="Analyse a new audio file, store it, and return its summary."))
+        @tool
+        @guarded
+        def describe_new_file(path: Annotated[str, "Path of an audio file in an allowed folder"]) -> str:
+            """Analyse a new audio file, store it in the library, and return its summary."""
+            return describe_file(path)
+
+        tools.append(describe_new_file)
+    if narrate_song is not None:
+        @tool
+        @guarded
+        def narrate_again(song: Annotated[str, "Song title or file name"]) -> str:
+            """Write the song's verified narrative again and return it."""
+            return narrate_song(song)
+
+        tools.append(narrate_again)
     return tools
+

@@ -1,8 +1,10 @@
 """Verify: every checkable claim in the prose must match the analysis.
 
-Claims are times (`m:ss`, inside the span the paragraph describes), durations ("a
-4-minute piece", "30 seconds"), keys, tempi (BPM), loudness (LUFS), chords, instruments
-(and the voice), genres and moods. Words the vocabulary does not
+Claims are times (`m:ss`, inside the span the paragraph describes and, in a section, at
+one of its events: no "At 1:17" in a chorus where nothing happens at 1:17), durations ("a
+4-minute piece", "30 seconds"), keys, tempi (BPM), loudness (LUFS), units (LU measures a
+difference: "louder by 7 LU", never "loud by 7 LU"), chords, instruments (and the voice),
+genres and moods. Words the vocabulary does not
 know are not claims; a paragraph passes when none of its claims fails.
 """
 
@@ -22,11 +24,15 @@ from linernotes.tools.vocabulary import (
 )
 from linernotes.tools.schema import Segment, SongAnalysis, Summary, Tag
 
-ClaimKind = Literal["time", "duration", "key", "tempo", "loudness", "chord", "instrument", "genre", "mood"]
+ClaimKind = Literal["time", "duration", "key", "tempo", "loudness", "unit", "chord", "instrument", "genre", "mood"]
 
 TEMPO_PATTERN = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:-\s*)?(?:bpm|beats per minute)\b", re.I)
 DURATION_PATTERN = re.compile(r"(\d+(?:\.\d+)?)[\s-](second|minute)s?\b", re.I)
 LOUDNESS_PATTERN = re.compile(r"(-\d+(?:\.\d+)?)\s*LUFS\b")
+# "louder by 7 LU" and "a loudness range of 7 LU" use the unit rightly; "loud by 7 LU" does not.
+LU_PATTERN = re.compile(r"(\w+)\s+(?:by|of)\s+(\d+(?:\.\d+)?)\s*LU\b|(\d+(?:\.\d+)?)\s*LU\b")
+_LU_WORDS = {"louder", "quieter", "softer", "range", "rises", "falls", "drops", "jumps", "step"}
+UNSIGNED_LUFS_PATTERN = re.compile(r"(?<![-\d.−])(\d+(?:\.\d+)?)\s*LUFS\b")
 SINGLE_CHORD_PATTERN = re.compile(r"(?<![\w#])([A-G](?:#|b|♯|♭)?\w*)\s+chords?\b")
 
 
@@ -44,6 +50,10 @@ class Scope(BaseModel):
     genres: list[str]
     moods: list[str]
     moment_times: list[float] | None = None  # set for the key-moments list: times must hit one
+    # Set for a section: a time inside the span must be one of these (its start, end and events);
+    # `references` are earlier times it may point back at (the first statement it repeats).
+    times: list[float] | None = None
+    references: list[float] = []
 
 
 class Claim(BaseModel):
@@ -79,9 +89,10 @@ def section_scope(
     analysis: SongAnalysis, section: SectionPlan, *, tag_floor: float = 0.1
 ) -> Scope:
     """Facts of one section; genre and mood may also be the song's."""
-    stored = _stored_section(analysis, section)
+    stored = _stored_sections(analysis, section)
     windows = [window for window in analysis.segments if window.start < section.end and window.end > section.start]
     keys = [section.key or analysis.summary.key]
+    keys += [event.subject for event in section.events if event.kind == "key_change"]
     keys += [key for change in analysis.key_changes if section.start - 1 <= change.time <= section.end + 1
              for key in (change.from_key, change.to_key)]
     return Scope(
@@ -89,15 +100,17 @@ def section_scope(
         end=section.end,
         keys=[key for key in keys if key],
         bpms=[bpm for bpm in (section.bpm or analysis.summary.bpm,) if bpm],
-        loudness=[segment.loudness_lufs for segment in [stored, *windows] if segment and segment.loudness_lufs is not None],
-        chords=section.chords or [chord.label for chord in analysis.chords
-                                  if chord.start < section.end and chord.end > section.start],
-        instruments=section.instruments + (_labels(stored.instruments, floor=tag_floor) if stored else []),
+        loudness=[segment.loudness_lufs for segment in [*stored, *windows] if segment.loudness_lufs is not None],
+        chords=section.chords + [chord.label for chord in analysis.chords
+                                 if chord.start < section.end and chord.end > section.start],
+        instruments=section.instruments + [label for part in stored for label in _labels(part.instruments, floor=tag_floor)],
         vocals=section.vocals or any(window.vocals.present for window in windows),
         genres=section.genres + _labels(analysis.summary.genres, floor=tag_floor)
-        + (_labels(stored.genres, floor=tag_floor) if stored else []),
+        + [label for part in stored for label in _labels(part.genres, floor=tag_floor)],
         moods=section.moods + _labels(analysis.summary.moods, floor=tag_floor)
-        + (_labels(stored.moods, floor=tag_floor) if stored else []),
+        + [label for part in stored for label in _labels(part.moods, floor=tag_floor)],
+        times=[section.start, section.end] + [event.time for event in section.events],
+        references=[earlier.start for earlier in analysis.sections if earlier.start < section.start],
     )
 
 
@@ -127,11 +140,10 @@ def song_scope(
     )
 
 
-def _stored_section(analysis: SongAnalysis, section: SectionPlan) -> Segment | None:
-    for stored in analysis.sections:
-        if abs(stored.start - section.start) < 0.5 and abs(stored.end - section.end) < 0.5:
-            return stored
-    return None
+def _stored_sections(analysis: SongAnalysis, section: SectionPlan) -> list[Segment]:
+    """The analysed sections a planned one covers (more than one when fragments were folded in)."""
+    return [stored for stored in analysis.sections
+            if stored.start >= section.start - 0.5 and stored.end <= section.end + 0.5]
 
 
 # Checking -----------------------------------------------------------------------------
@@ -140,11 +152,14 @@ def _check_time(text: str, seconds: float, scope: Scope) -> Claim:
     if scope.moment_times is not None:
         near = [time for time in scope.moment_times if abs(seconds - int(time)) <= 1.5]
         reason = None if near else "no key moment at this time"
+    elif any(abs(seconds - int(time)) <= 1.5 for time in scope.references):
+        reason = None
+    elif not scope.start - 1.0 <= seconds <= scope.end + 1.0:
+        reason = f"outside the span this paragraph describes ({format_time(scope.start)}–{format_time(scope.end)})"
+    elif scope.times is not None and not any(abs(seconds - int(time)) <= 1.5 for time in scope.times):
+        reason = "nothing happens at this time in this paragraph's span"
     else:
-        inside = scope.start - 1.0 <= seconds <= scope.end + 1.0
-        reason = None if inside else (
-            f"outside the span this paragraph describes ({format_time(scope.start)}–{format_time(scope.end)})"
-        )
+        reason = None
     return Claim(kind="time", text=text, ok=reason is None, reason=reason)
 
 
@@ -205,6 +220,14 @@ def verify_text(text: str, scope: Scope) -> Verification:
     for match in DURATION_PATTERN.finditer(text):
         seconds = float(match.group(1)) * (60 if match.group(2).lower() == "minute" else 1)
         claims.append(_check_duration(match.group(0), seconds, scope))
+    for match in LU_PATTERN.finditer(text):
+        word = (match.group(1) or "").lower()
+        ok = match.group(1) is not None and (word in _LU_WORDS or word.endswith("er"))
+        claims.append(Claim(kind="unit", text=match.group(0), ok=ok,
+                            reason=None if ok else "LU measures a difference: say louder or quieter by N LU"))
+    for match in UNSIGNED_LUFS_PATTERN.finditer(text):
+        claims.append(Claim(kind="unit", text=match.group(0), ok=False,
+                            reason="a loudness in LUFS is negative"))
     for match in LOUDNESS_PATTERN.finditer(text):
         claims.append(_check_loudness(match.group(0), float(match.group(1)), scope))
     for match in PROGRESSION_PATTERN.finditer(masked):

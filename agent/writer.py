@@ -1,7 +1,9 @@
 """Write: the deterministic writer, and the Markdown layout every provider shares.
 
-Prose is built only from outline facts, in words the verifier knows, with phrasing
-varied per song (seeded by its hash) so two songs do not read the same.
+Prose is built only from the outline: the form first, then one paragraph per section that
+tells what the event list says happens in it, then the key moments from the same list.
+Repeats are told by how they differ; moods only where they change; no sentence twice.
+Phrasing varies per song (seeded by its hash) so two songs do not read the same.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from linernotes.agent.outline import Outline, SectionPlan, describe_span, ordinal
-from linernotes.tools.vocabulary import format_time
-from linernotes.tools.vocabulary import chord_symbol
+from linernotes.agent.outline import Moment, Outline, SectionPlan, describe_span, is_plural
+from linernotes.tools.vocabulary import chord_symbol, format_time
 
 
 class Paragraph(BaseModel):
@@ -36,16 +37,18 @@ def _join(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def section_name(section: SectionPlan) -> str:
-    """The section's role, or "passage" when structure analysis could not name one."""
-    return "passage" if section.label == "section" else section.label
+def heading(section: SectionPlan) -> str:
+    """The section heading: "Chorus · 0:40–1:00"."""
+    name = section.name
+    return f"{name[:1].upper()}{name[1:]} · {describe_span(section.start, section.end)}"
 
 
 def _a(word: str) -> str:
     return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
 
 
-def _energy_word(energy: float | None) -> str | None:
+def energy_word(energy: float | None) -> str | None:
+    """The word for a section's relative energy; the moods it may not sit beside are in CLASHES."""
     if energy is None:
         return None
     if energy < 0.25:
@@ -55,6 +58,25 @@ def _energy_word(energy: float | None) -> str | None:
     if energy < 0.75:
         return "full"
     return "intense"
+
+
+# Mood words that contradict an energy word or a tempo: never written side by side.
+CLASHES = {
+    "hushed": {"loud", "energetic", "aggressive", "heavy", "powerful", "intense", "fast"},
+    "restrained": {"loud", "aggressive", "powerful", "intense"},
+    "full": {"quiet", "soft"},
+    "intense": {"quiet", "soft", "calm", "relaxing", "gentle", "mellow"},
+}
+SLOW_BPM, FAST_BPM = 95.0, 125.0
+
+
+def agreeing_moods(moods: list[str], *, energy: float | None, bpm: float | None) -> list[str]:
+    """The moods that agree with the measured energy and tempo ("fast" is never said at 70 BPM)."""
+    banned = set(CLASHES.get(energy_word(energy) or "", set()))
+    if bpm is not None:
+        banned |= {"fast"} if bpm < SLOW_BPM else set()
+        banned |= {"slow"} if bpm > FAST_BPM else set()
+    return [mood for mood in moods if mood.lower() not in banned]
 
 
 def _minutes(duration_s: float) -> str:
@@ -74,8 +96,28 @@ _SHAPE_SENTENCES = {
 }
 
 
+def _loudness_sentence(outline: Outline) -> str | None:
+    loudest = next((event for event in outline.events if event.kind == "loudest"), None)
+    quietest = next((event for event in outline.events if event.kind == "quietest"), None)
+    parts = []
+    for event, word in ((loudest, "loudest"), (quietest, "quietest")):
+        if event is not None:
+            section = outline.sections[event.section_index] if outline.sections else None
+            where = f" in the {section.reference}" if section else ""
+            parts.append(f"it is {word} at {format_time(event.time)}{where}")
+    return (parts[0][:1].upper() + parts[0][1:] + (f"; {parts[1]}" if len(parts) > 1 else "") + ".") if parts else None
+
+
+def _key_path_sentence(outline: Outline) -> str | None:
+    changes = [event for event in outline.events if event.kind == "key_change"]
+    if not changes:
+        return None
+    moves = [f"to {event.subject} at {format_time(event.time)}" for event in changes[:3]]
+    return f"The key moves {_join(moves)}."
+
+
 def write_overview(outline: Outline) -> str:
-    """The overview paragraph: character and arc."""
+    """The overview: what the piece is, its form, its sound, its dynamic and melodic shape."""
     rng = _rng(outline, -1)
     song = outline.character
     if song.silent:
@@ -92,11 +134,14 @@ def write_overview(outline: Outline) -> str:
     sentences = [f"{opener} {_minutes(song.duration_s)} {genre}piece {' '.join(facts)}".rstrip() + "."]
     if song.key is None:
         sentences.append("No single key is clear enough to name.")
-    if song.moods:
-        sentences.append(rng.choice([
-            f"Its mood reads as {_join(song.moods)}.",
-            f"The taggers hear it as {_join(song.moods)}.",
-        ]))
+    if song.form:
+        form = f"It is in {song.form}" if not song.form.startswith(("through", "strophic")) else f"It is {song.form}"
+        sentences.append(form + (f"; {song.form_detail}." if song.form_detail else "."))
+    elif len(outline.sections) > 1:
+        sentences.append(f"It moves through {len(outline.sections)} sections.")
+    key_path = _key_path_sentence(outline)
+    if key_path:
+        sentences.append(key_path)
     if song.instruments:
         sentences.append(rng.choice([
             f"The sound is built on {_join(song.instruments)}",
@@ -104,60 +149,154 @@ def write_overview(outline: Outline) -> str:
         ]) + (", with vocals." if song.vocals else ", and it is instrumental."))
     elif song.vocals:
         sentences.append("A voice is present.")
-    sections = outline.sections
-    if len(sections) > 1:
-        labels = [section.label for section in sections if section.label != "section"]
-        named = f" ({_join(labels)})" if len(labels) == len(sections) else ""
-        sentences.append(f"It moves through {len(sections)} sections{named}.")
+    moods = agreeing_moods(song.moods, energy=None, bpm=song.bpm)
+    if moods:
+        sentences.append(rng.choice([f"Its mood reads as {_join(moods)}.", f"The taggers hear it as {_join(moods)}."]))
     if outline.arc.shape:
         sentences.append(rng.choice(_SHAPE_SENTENCES[outline.arc.shape]))
+    loudness = _loudness_sentence(outline)
+    if loudness:
+        sentences.append(loudness)
+    if song.melody:
+        sentences.append(song.melody[:1].upper() + song.melody[1:] + ".")
+    if song.tempo_feel:
+        sentences.append(song.tempo_feel[:1].upper() + song.tempo_feel[1:] + ".")
     return " ".join(sentences)
 
 
-def _change_sentence(section: SectionPlan, rng: random.Random) -> str | None:
-    if not section.changes:
-        return None
-    when = format_time(section.start)
-    lead = rng.choice([f"At {when}", f"From {when}", f"As it begins at {when}"])
-    return f"{lead} {_join(section.changes)}."
+# Sections -------------------------------------------------------------------------------
+
+_BOUNDARY_KINDS = ("key_change", "tempo_change", "vocals_enter", "vocals_leave", "instrument_entry",
+                   "instrument_exit", "breakdown", "drop", "energy_rise", "energy_fall")
 
 
-def write_section(outline: Outline, index: int) -> str:
-    """One paragraph for one section: what changes, what plays, harmony and mood."""
-    section = outline.sections[index]
-    name = section_name(section)
-    rng = _rng(outline, index)
-    sentences = []
-    if index == 0:
-        sentences.append(rng.choice([
-            f"The song opens with {_a(name)} running to {format_time(section.end)}.",
-            f"{_a(name).capitalize()} starts things off, lasting until {format_time(section.end)}.",
-        ]))
+def _event_phrase(event: Moment, *, inside: bool) -> str:
+    """An event as a clause; inside a section it carries its own time."""
+    if event.kind == "key_change":
+        text = f"the music modulates to {event.subject}" if inside else f"the key moves to {event.subject}"
+    elif event.kind == "instrument_entry":
+        text = f"{event.subject} {'come' if is_plural(event.subject) else 'comes'} in"
     else:
-        sentences.append(_change_sentence(section, rng) or f"The {name} follows at {format_time(section.start)}.")
-    energy = _energy_word(section.energy)
+        text = event.text
+    return f"{text} at {format_time(event.time)}" if inside else text
+
+
+def _opening(outline: Outline, section: SectionPlan, at_start: list[Moment],
+             rng: random.Random) -> list[str | list[str]]:
+    """The opening sentences; a list among them holds alternatives (the first unused one is written)."""
+    name, when = section.name, format_time(section.start)
+    if section.index == 0:
+        return [rng.choice([
+            f"The song opens with {_a(name)} that runs to {format_time(section.end)}.",
+            f"{_a(name).capitalize()} starts things off, lasting until {format_time(section.end)}.",
+        ])]
+    clauses = [_event_phrase(event, inside=False) for event in at_start if event.kind in _BOUNDARY_KINDS][:4]
+    if section.repeats is not None:
+        first = outline.sections[section.repeats]
+        lead = rng.choice([f"The {name} returns at {when}", f"At {when} the {name} comes back",
+                           f"Back comes the {name} at {when}"])
+        if first.name != name:
+            lead += f" with the material of the {first.name} at {format_time(first.start)}"
+        if first.name == name and section.label == "section":
+            lead += f", the material of {format_time(first.start)}"
+        differences = section.differences
+        tail = f": {_join(differences)}" if differences else ", much as before"
+        sentences = [lead + tail + "."]
+        if clauses:
+            frames = ["With it, {}.", "This time {}.", "As it arrives, {}."]
+            start = rng.randrange(len(frames))
+            sentences.append([frame.format(_join(clauses)) for frame in frames[start:] + frames[:start]])
+        return sentences
+    lead = rng.choice([f"At {when}", f"From {when}", f"When the {name} begins at {when},"])
+    if clauses:
+        return [f"{lead} {_join(clauses)}."]
+    return [rng.choice([f"The {name} follows at {when}.", f"Next, at {when}, comes the {name}."])]
+
+
+def _texture_sentence(section: SectionPlan, first: SectionPlan | None, rng: random.Random) -> str | None:
     texture = section.instruments + (["vocals"] if section.vocals else [])
+    if first is not None and first.instruments == section.instruments and first.vocals == section.vocals:
+        return None  # a repeat with the same line-up: its differences were told
+    energy = energy_word(section.energy)
     if texture:
         verb = rng.choice(["is carried by", "is built on", "features"])
         adjective = f"{energy} " if energy else ""
-        sentences.append(f"This {adjective}{name} {verb} {_join(texture)}.")
-    elif energy:
-        sentences.append(f"The {name} is {energy}.")
+        return f"This {adjective}{section.name} {verb} {_join(texture)}."
+    return f"The {section.name} is {energy}." if energy else None
+
+
+def _harmony_sentences(outline: Outline, section: SectionPlan, first: SectionPlan | None,
+                       inside: list[Moment], rng: random.Random) -> list[str]:
+    sentences = []
+    previous = outline.sections[section.index - 1] if section.index else None
+    say_key = section.key and (previous is None or previous.key != section.key or first is None)
+    same_chords = first is not None and first.loop == section.loop and first.chords == section.chords
     harmony = []
-    if section.key:
+    if say_key and not any(event.kind == "key_change" and abs(event.time - section.start) < 0.01
+                           for event in section.events):
         harmony.append(f"sits in {section.key}")
-    symbols = [symbol for symbol in map(chord_symbol, section.chords) if symbol][:4]
-    if len(symbols) >= 2:
-        harmony.append(f"turns on the chords {' – '.join(symbols)}")
-    elif len(symbols) == 1:
-        harmony.append(f"rests on a {symbols[0]} chord")
+    if not same_chords:
+        if section.loop:
+            size = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}[len(section.loop)]
+            harmony.append(f"turns on a {size}-chord loop, {' – '.join(section.loop)}")
+        else:
+            symbols = [symbol for symbol in map(chord_symbol, section.chords) if symbol][:4]
+            if len(symbols) >= 2:
+                harmony.append(f"moves through {' – '.join(symbols)}")
+            elif len(symbols) == 1:
+                harmony.append(f"rests on a {symbols[0]} chord")
     if harmony:
-        sentences.append(f"Harmonically it {_join(harmony)}.")
-    if section.moods:
-        sentences.append(rng.choice([f"The feel is {_join(section.moods)}.", f"It comes across as {_join(section.moods)}."]))
-    if section.repeats is not None and not any(change.startswith("material") for change in section.changes):
-        sentences.append(f"It restates the {ordinal(section.repeats)} section.")
-    return " ".join(sentences)
+        sentences.append(rng.choice(["Harmonically it ", "It ", "The harmony here "]).replace(
+            "The harmony here ", "Here the harmony ") + _join(harmony) + ".")
+    if section.borrowed and not same_chords:
+        sentences.append(f"The {' and '.join(section.borrowed[:2])} {'is' if len(section.borrowed) == 1 else 'are'} "
+                         f"borrowed from the parallel {'minor' if 'major' in (section.key or '') else 'major'}.")
+    if section.cadence and not same_chords:
+        sentences.append(f"It closes on {section.cadence}.")
+    modulations = [event for event in inside if event.kind == "key_change"]
+    if modulations:
+        sentences.append(f"Within it, {_join([_event_phrase(event, inside=True) for event in modulations])}.")
+    return sentences
+
+
+def write_section(outline: Outline, index: int, *, said: set[str] | None = None,
+                  moods_said: list[str] | None = None) -> str:
+    """One paragraph for one section: what the events say changes, what plays, its harmony.
+
+    `said` holds the sentences already written in this narrative (none is written twice);
+    `moods_said` the last moods mentioned (a mood is said again only when it changes).
+    """
+    section = outline.sections[index]
+    rng = _rng(outline, index)
+    said = set() if said is None else said
+    first = outline.sections[section.repeats] if section.repeats is not None else None
+    at_start = [event for event in section.events if abs(event.time - section.start) < 0.01]
+    inside = [event for event in section.events if event.time - section.start >= 0.01]
+    sentences: list[str | list[str] | None] = [*_opening(outline, section, at_start, rng)]
+    sentences.append(_texture_sentence(section, first, rng))
+    sentences += _harmony_sentences(outline, section, first, inside, rng)
+    others = [event for event in inside if event.kind in _BOUNDARY_KINDS and event.kind != "key_change"]
+    if others:
+        sentences.append(f"Later, {_join([_event_phrase(event, inside=True) for event in others[:3]])}.")
+    if section.feel:
+        sentences.append(f"The drums settle into a {section.feel} feel.")
+    if section.folded:
+        folded = list(dict.fromkeys(section.folded))
+        sentences.append(f"A short {folded[0]} passage is folded into it." if len(folded) == 1
+                         else f"Short {_join(folded)} passages are folded into it.")
+    moods = agreeing_moods(section.moods, energy=section.energy, bpm=section.bpm or outline.character.bpm)
+    if moods and moods_said is not None and set(moods) != set(moods_said):
+        sentences.append(f"It feels {_join(moods)}." if index == 0 else
+                         rng.choice([f"The mood turns {_join(moods)}.", f"It feels {_join(moods)}."]))
+        moods_said[:] = moods
+    kept = []
+    for choice in sentences:
+        options = choice if isinstance(choice, list) else [choice]
+        fresh = next((option for option in options if option and option not in said), None)
+        if fresh:
+            said.add(fresh)
+            kept.append(fresh)
+    return " ".join(kept)
 
 
 def write_moments(outline: Outline) -> str:
@@ -169,20 +308,32 @@ def write_moments(outline: Outline) -> str:
 
 def deterministic_paragraphs(outline: Outline) -> list[Paragraph]:
     """The whole narrative from the deterministic writer."""
+    said: set[str] = set()
+    moods_said = list(agreeing_moods(outline.character.moods, energy=None, bpm=outline.character.bpm))
     paragraphs = [Paragraph(kind="overview", text=write_overview(outline))]
     paragraphs += [
-        Paragraph(kind="section", section_index=section.index, text=write_section(outline, section.index))
+        Paragraph(kind="section", section_index=section.index,
+                  text=write_section(outline, section.index, said=said, moods_said=moods_said))
         for section in outline.sections
     ]
     paragraphs.append(Paragraph(kind="moments", text=write_moments(outline)))
     return paragraphs
 
 
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~&")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` with every Markdown and HTML special character backslash-escaped."""
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in text)
+
+
 def render_markdown(outline: Outline, paragraphs: list[Paragraph], *, source_path: str | None = None) -> str:
     """Lay the paragraphs out as Markdown: title, overview, sections with `m:ss` spans, key moments."""
     song = outline.character
     title = song.title or (Path(source_path).stem if source_path else "Untitled")
-    lines = [f"# {title}" + (f" — {song.artist}" if song.artist else ""), ""]
+    # Title and artist come from the file's tags: text, never Markdown or HTML.
+    lines = [f"# {escape_markdown(title)}" + (f" — {escape_markdown(song.artist)}" if song.artist else ""), ""]
     for paragraph in paragraphs:
         if paragraph.kind == "overview":
             lines += ["## Overview", "", paragraph.text, ""]
@@ -190,9 +341,7 @@ def render_markdown(outline: Outline, paragraphs: list[Paragraph], *, source_pat
             section = outline.sections[paragraph.section_index]
             if paragraph.section_index == 0:
                 lines += ["## Sections", ""]
-            title = section.label.capitalize() if section.label != "section" else f"Part {section.index + 1}"
-            lines += [f"### {title} · {describe_span(section.start, section.end)}", "",
-                      paragraph.text, ""]
+            lines += [f"### {heading(section)}", "", paragraph.text, ""]
         else:
             lines += ["## Key moments", "", paragraph.text, ""]
     if song.notes:

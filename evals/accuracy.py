@@ -3,10 +3,8 @@
 Every file of an evalset folder is analysed by linernotes (cache off) and by each peer,
 and every metric its truth allows is computed (see `evals.metrics.score`).
 
-What counts as linernotes saying "music": the recording is not silent and the engine
-reports both a tempo and a key. Each detector answers None when it cannot decide, so a
-file on which neither a pulse nor a tonal centre can be measured is, in the engine's own
-terms, not music. Essentia's peer says "music" when RhythmExtractor2013's confidence is
+What counts as linernotes saying "music": its music / speech / silence / noise verdict
+(`tools.verdict`) on the whole recording is "music". Essentia's peer says "music" when RhythmExtractor2013's confidence is
 "good" (above 1.5, its documented threshold); librosa and madmom give no such answer.
 """
 
@@ -28,7 +26,7 @@ from linernotes.tools.schema import SongAnalysis
 ENGINE = "linernotes"
 METRICS = (
     "key_weighted", "key_none", "tempo_acc1", "tempo_acc2", "beats_f", "downbeats_f",
-    "chords_majmin", "chords_mirex", "boundaries_f@0.5s", "boundaries_f@3s",
+    "chords_majmin", "chords_sevenths", "chords_mirex", "boundaries_f@0.5s", "boundaries_f@3s",
     "vocals_accuracy", "vocals_f", "music_correct",
 )
 
@@ -84,9 +82,8 @@ def annotation_from_analysis(analysis: SongAnalysis) -> Annotation:
 
 
 def says_music(analysis: SongAnalysis) -> bool:
-    """linernotes' music-or-not answer: not silent, and both a tempo and a key were found."""
-    summary = analysis.summary
-    return not summary.silent and summary.bpm is not None and summary.key is not None
+    """linernotes' music-or-not answer: its verdict (`tools.verdict`) is "music"."""
+    return analysis.summary.verdict == "music"
 
 
 def run_accuracy(
@@ -186,8 +183,8 @@ def _notes(truths: list[GroundTruth]) -> list[str]:
         "F-measure at ±70 ms after the first 5 s (mir_eval); chords: duration-weighted recall; "
         "boundaries: hit-rate F-measure at ±0.5 s and ±3 s, track start and end excluded.",
         "vocals: the 10 s windows' `vocals.present` on a 0.1 s grid against `voice_active`.",
-        "music_correct: linernotes says music when not silent and both a tempo and a key were "
-        "found; Essentia's peer when RhythmExtractor2013 confidence > 1.5.",
+        "music_correct: linernotes says music when its verdict (music / speech / silence / "
+        "noise) is music; Essentia's peer when RhythmExtractor2013 confidence > 1.5.",
     ]
     skipped = [t.label for t in truths
                if not _scorable(t.annotation)]

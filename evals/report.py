@@ -52,18 +52,26 @@ def _accuracy_tables(report: AccuracyReport) -> list[Table]:
             cells.append(f"{entry.mean:.2f} ({entry.files})" if entry else "–")
         summary_rows.append([metric, *cells])
     per_file_metrics = [m for m in metrics if any(m in row.scores for row in report.rows)]
-    file_rows = [
-        [row.file, row.system, *[_figure(row.scores.get(m)) for m in per_file_metrics]]
-        + ([row.error] if any(r.error for r in report.rows) else [])
-        for row in report.rows
-    ]
     error_column = ["error"] if any(r.error for r in report.rows) else []
-    return [
-        Table(title="Accuracy: mean per metric (files scored)", columns=["metric", *report.systems],
-              rows=summary_rows),
-        Table(title="Accuracy per file", columns=["file", "system", *per_file_metrics, *error_column],
-              rows=file_rows, collapsed=True),
-    ]
+    result = [Table(title="Accuracy: mean per metric (files scored)",
+                    columns=["metric", *report.systems], rows=summary_rows)]
+    # Per file, in groups narrow enough for a terminal: pitch and time, then the rest.
+    groups = [[m for m in per_file_metrics if m.startswith(PITCH_AND_TIME)],
+              [m for m in per_file_metrics if not m.startswith(PITCH_AND_TIME)]]
+    for index, group in enumerate(g for g in groups if g):
+        columns = group + (error_column if index == 0 else [])
+        rows = [
+            [row.file, row.system, *[_figure(row.scores.get(m)) for m in group]]
+            + ([row.error or ""] if "error" in columns else [])
+            for row in report.rows if any(m in row.scores for m in group) or row.error
+        ]
+        result.append(Table(title=f"Accuracy per file: {', '.join(group)}",
+                            columns=["file", "system", *columns], rows=rows, collapsed=True))
+    return result
+
+
+# Metric name prefixes shown together in the first per-file table.
+PITCH_AND_TIME = ("key", "tempo", "beats", "downbeats")
 
 
 def _faithfulness_tables(report: FaithfulnessReport) -> list[Table]:
@@ -86,27 +94,23 @@ def _faithfulness_tables(report: FaithfulnessReport) -> list[Table]:
 
 
 def _speed_tables(report: SpeedReport) -> list[Table]:
-    overall = [
-        ["linernotes, cold process", _figure(report.cold_wall_s), _figure(report.cold_rtf, digits=3),
-         "1.00", _figure(report.peak_rss_mb, digits=0)],
-        ["linernotes, warm", _figure(report.warm_total_s), _figure(report.warm_rtf, digits=3), "–", "–"],
-    ] + [[peer.peer, _figure(peer.wall_s), _figure(peer.rtf, digits=3), _figure(peer.ratio),
-          _figure(peer.peak_rss_mb, digits=0)] for peer in report.peers]
+    ratio = "–" if report.ratio_to_music_extractor is None else f"{report.ratio_to_music_extractor:.2f}x"
+    processes = [[p.system, _figure(p.wall_s), _figure(p.rtf, digits=3), _figure(p.ratio_to_music_extractor),
+                  _figure(p.user_s, digits=1), _figure(p.system_s, digits=1), _figure(p.peak_rss_mb, digits=0)]
+                 for p in report.processes]
+    processes.insert(1, ["linernotes, warm", _figure(report.warm_total_s), _figure(report.warm_rtf, digits=3),
+                         "–", "–", "–", "–"])
     stage_rows = [[s.stage, _figure(s.cold_s), _figure(s.warm_s), _figure(s.cold_rtf, digits=3),
                    _figure(s.warm_rtf, digits=3)] for s in report.stages]
-    result = [
-        Table(title=f"Speed on {Path(report.audio).name} ({report.duration_s:.0f} s, "
-                    f"{report.cpu_count} CPU cores, load {report.load_average:.1f} at start)",
-              columns=["run", "wall s", "real-time factor", "time vs linernotes cold",
-                       "peak memory MB"], rows=overall),
+    return [
+        Table(title=f"Speed on {Path(report.audio).name} ({report.duration_s:.0f} s, {report.cpu_count} CPU "
+                    f"cores, load {report.load_average:.1f} at start): linernotes takes {ratio} "
+                    f"MusicExtractor's wall time",
+              columns=["cold process", "wall s", "real-time factor", "wall vs MusicExtractor", "user s",
+                       "system s", "peak memory MB"], rows=processes),
         Table(title="linernotes per stage (stages on threads overlap)",
               columns=["stage", "cold s", "warm s", "cold RTF", "warm RTF"], rows=stage_rows),
     ]
-    if report.benchmarks:
-        result.append(Table(title="Other benchmarks", columns=["benchmark", "measure", "value", "unit", "note"],
-                            rows=[[b.benchmark, b.measure, _figure(b.value, digits=3), b.unit, b.note]
-                                  for b in report.benchmarks]))
-    return result
 
 
 def render(report: Report) -> Group:

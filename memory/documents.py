@@ -1,7 +1,8 @@
 """How an analysis becomes Chroma records (ids, documents, metadata) and back.
 
-Pure functions only: no client here. Metadata holds only what filters need and what the
-records show; `None` values are left out because Chroma cannot store them.
+Pure functions only: no client here. A segment's metadata holds the fields filters need
+(`None` values left out: Chroma cannot store them) and the `Segment` itself as JSON, so that
+a query returns the analysis's own shape.
 """
 
 from __future__ import annotations
@@ -9,11 +10,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from linernotes.memory.records import SegmentRecord, SongRecord
+from linernotes.memory.records import SongRecord
 from linernotes.tools.schema import Segment, SongAnalysis, Tag
 from linernotes.tools.vocabulary import format_time, top_labels
 
 TOP_TAGS = 3
+# The metadata field that holds the whole segment.
+SEGMENT_JSON = "segment"
+
+
+class OutdatedRecord(LookupError):
+    """A stored record lacks what this version reads back."""
 
 
 def segment_id(song_id: str, segment: Segment) -> str:
@@ -67,7 +74,7 @@ def segment_metadata(song_id: str, segment: Segment) -> dict[str, Any]:
         "moods": _labels(segment.moods),
         "instruments": _labels(segment.instruments),
         "chords": segment.chords,
-        "caption": segment.caption,
+        SEGMENT_JSON: segment.model_dump_json(exclude={"audio_embedding"}),
     })
 
 
@@ -146,27 +153,9 @@ def song_record(song_id: str, metadata: dict[str, Any], document: str) -> SongRe
     })
 
 
-def segment_record(record_id: str, metadata: dict[str, Any], document: str) -> SegmentRecord:
-    """A stored segment record as a `SegmentRecord`."""
-    return SegmentRecord(**{
-        "id": record_id,
-        "song_id": metadata["song_id"],
-        "kind": metadata["kind"],
-        "index": metadata["index"],
-        "section_index": metadata["section_index"],
-        "start": metadata["start"],
-        "end": metadata["end"],
-        "label": metadata["label"],
-        "cluster": metadata["cluster"],
-        "key": metadata.get("key"),
-        "bpm": metadata.get("bpm"),
-        "loudness_lufs": metadata.get("loudness_lufs"),
-        "energy": metadata.get("energy"),
-        "vocals": metadata["vocals"],
-        "genres": metadata.get("genres", []),
-        "moods": metadata.get("moods", []),
-        "instruments": metadata.get("instruments", []),
-        "chords": metadata.get("chords", []),
-        "caption": metadata.get("caption", ""),
-        "document": document,
-    })
+def stored_segment(metadata: dict[str, Any]) -> Segment:
+    """The `Segment` a stored segment record holds (without its audio embedding)."""
+    if SEGMENT_JSON not in metadata:
+        raise OutdatedRecord(f"song {metadata['song_id'][:12]} was stored by an older linernotes: "
+                             "describe it again")
+    return Segment.model_validate_json(metadata[SEGMENT_JSON])

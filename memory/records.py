@@ -1,10 +1,14 @@
-"""Typed results of the store's queries: what a song or a segment looks like once stored."""
+"""Typed results of the store's queries: a song of the library, and search hits with scores.
+
+Segments come back as the analysis's own `Segment`; a hit adds the song it belongs to and
+how near it is.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel
+
+from linernotes.tools.schema import Segment
 
 
 class SongRecord(BaseModel):
@@ -37,40 +41,20 @@ class SongRecord(BaseModel):
         return self.path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-class SegmentRecord(BaseModel):
-    """A stored section or 10 s window, with the features its record carries."""
-
-    id: str
-    song_id: str
-    kind: Literal["section", "window"]
-    index: int
-    section_index: int
-    start: float
-    end: float
-    label: str  # the role of its section: verse, chorus, ...
-    cluster: str
-    key: str | None
-    bpm: float | None
-    loudness_lufs: float | None
-    energy: float | None
-    vocals: bool
-    genres: list[str]
-    moods: list[str]
-    instruments: list[str]
-    chords: list[str]
-    caption: str
-    document: str  # caption plus compact features: the text that is searched
-
-
 class SegmentHit(BaseModel):
-    """A segment found by a search; smaller `distance` is nearer (cosine distance, 0 to 2)."""
+    """A section or window found by a search, with its song's id.
 
-    segment: SegmentRecord
-    distance: float
+    `score` is the cosine similarity of the query and the segment, 1 for identical, higher
+    is nearer.
+    """
+
+    song_id: str
+    segment: Segment
+    score: float
 
 
 class SongHit(BaseModel):
-    """A song found by a search; smaller `distance` is nearer (cosine distance, 0 to 2)."""
+    """A song found by a search; `score` is a cosine similarity, higher is nearer."""
 
     song: SongRecord
-    distance: float
+    score: float

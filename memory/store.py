@@ -34,15 +34,15 @@ from linernotes.memory.documents import (
     segment_document,
     segment_id,
     segment_metadata,
-    segment_record,
     song_metadata,
     song_record,
     song_summary_text,
+    stored_segment,
 )
 from linernotes.memory.embedding import MiniLMEmbeddingFunction, embed_texts
 from linernotes.memory.locking import StoreLock
-from linernotes.memory.records import SegmentHit, SegmentRecord, SongHit, SongRecord
-from linernotes.tools.schema import SongAnalysis
+from linernotes.memory.records import SegmentHit, SongHit, SongRecord
+from linernotes.tools.schema import Segment, SongAnalysis
 
 SONGS = "songs"
 SEGMENTS = "segments"
@@ -243,11 +243,14 @@ class SongStore:
     # Segments
 
     @_reading
-    def segment_at(self, song: str, time_s: float) -> SegmentRecord | None:
+    def segment_at(self, song: str, time_s: float) -> Segment | None:
         """The 10 s window covering `time_s` (its label names its section), else the section."""
         song_id = self._find_id(song)
         if song_id is None:
             return None
+        return self._segment_at(song_id, time_s)
+
+    def _segment_at(self, song_id: str, time_s: float) -> Segment | None:
         for kind in ("window", "section"):
             got = self._segments.get(
                 where={"$and": [
@@ -256,32 +259,30 @@ class SongStore:
                     {"start": {"$lte": float(time_s)}},
                     {"end": {"$gte": float(time_s)}},
                 ]},
-                include=["metadatas", "documents"],
+                include=["metadatas"],
             )
-            records = self._segment_records(got)
-            if records:
+            segments = [segment for _, segment in self._stored_segments(got["metadatas"])]
+            if segments:
                 # At a boundary two spans touch: the later one starts there.
-                return max(records, key=lambda record: record.start)
+                return max(segments, key=lambda segment: segment.start)
         return None
 
     @_reading
-    def section_segments(self, song: str, section_index: int) -> list[SegmentRecord]:
-        """A section's own record followed by its windows, in time order."""
+    def section_segments(self, song: str, section_index: int) -> list[Segment]:
+        """A section followed by its windows, in time order."""
         song_id = self._require_id(song)
         got = self._segments.get(
             where={"$and": [{"song_id": song_id}, {"section_index": int(section_index)}]},
-            include=["metadatas", "documents"],
+            include=["metadatas"],
         )
-        records = self._segment_records(got)
-        return sorted(records, key=lambda record: (record.kind != "section", record.start))
+        return _in_order(segment for _, segment in self._stored_segments(got["metadatas"]))
 
     @_reading
-    def song_segments(self, song: str) -> list[SegmentRecord]:
+    def song_segments(self, song: str) -> list[Segment]:
         """Every section and window of a song: sections first, each kind in time order."""
         song_id = self._require_id(song)
-        got = self._segments.get(where={"song_id": song_id}, include=["metadatas", "documents"])
-        records = self._segment_records(got)
-        return sorted(records, key=lambda record: (record.kind != "section", record.start))
+        got = self._segments.get(where={"song_id": song_id}, include=["metadatas"])
+        return _in_order(segment for _, segment in self._stored_segments(got["metadatas"]))
 
     def search_segments(
         self, query: str, *, song: str | None = None, where: dict | None = None, k: int = 5
@@ -314,15 +315,18 @@ class SongStore:
         self, song: str, time_s: float, *, k: int = 5, other_songs_only: bool = False
     ) -> list[SegmentHit]:
         """Windows that sound nearest to the window at `time_s` of `song` (itself left out)."""
-        anchor = self.segment_at(song, time_s)
+        song_id = self._require_id(song)
+        anchor = self._segment_at(song_id, time_s)
         if anchor is None:
             raise SongNotFound(f"no segment of {song!r} at {time_s:.1f} s")
-        collection, vector = self._stored_vector(SEGMENT_AUDIO, anchor.id)
+        collection, vector = self._stored_vector(SEGMENT_AUDIO, segment_id(song_id, anchor))
         conditions: list[dict] = [{"kind": anchor.kind}]
         if other_songs_only:
-            conditions.append({"song_id": {"$ne": anchor.song_id}})
+            conditions.append({"song_id": {"$ne": song_id}})
         found = _filtered_query(collection, [vector], _all_of(conditions), k=k + 1)
-        hits = [hit for hit in self._segment_hits(found) if hit.segment.id != anchor.id]
+        hits = [hit for hit in self._segment_hits(found)
+                if (hit.song_id, hit.segment.kind, hit.segment.index)
+                != (song_id, anchor.kind, anchor.index)]
         return hits[:k]
 
     # Internals
@@ -422,36 +426,38 @@ class SongStore:
     def _song_hits(self, song_ids: list[str], distances: list[float]) -> list[SongHit]:
         records = self._song_records(song_ids)
         return [
-            SongHit(song=records[song_id], distance=float(distance))
+            SongHit(song=records[song_id], score=1.0 - float(distance))
             for song_id, distance in zip(song_ids, distances)
             if song_id in records
         ]
 
-    def _segment_records(self, got: dict[str, Any]) -> list[SegmentRecord]:
-        records = [
-            segment_record(record_id, metadata, document)
-            for record_id, metadata, document in zip(got["ids"], got["metadatas"], got["documents"])
-        ]
-        return self._complete_songs_only(records)
+    def _listed(self, metadatas: list[dict[str, Any]]) -> list[bool]:
+        """Whether each segment record's song is in the library.
+
+        A write cut short leaves segments of a song that has no `songs` record yet.
+        """
+        song_ids = sorted({metadata["song_id"] for metadata in metadatas})
+        listed = set(self._songs.get(ids=song_ids, include=[])["ids"]) if song_ids else set()
+        return [metadata["song_id"] in listed for metadata in metadatas]
+
+    def _stored_segments(self, metadatas: list[dict[str, Any]]) -> list[tuple[str, Segment]]:
+        """(song id, `Segment`) of each record whose song is in the library."""
+        return [(metadata["song_id"], stored_segment(metadata))
+                for metadata, listed in zip(metadatas, self._listed(metadatas)) if listed]
 
     def _segment_hits(self, found: dict[str, Any]) -> list[SegmentHit]:
-        rows = zip(found["ids"][0], found["metadatas"][0], found["documents"][0],
-                   found["distances"][0])
-        hits = [
-            SegmentHit(segment=segment_record(record_id, metadata, document), distance=float(distance))
-            for record_id, metadata, document, distance in rows
+        metadatas, distances = found["metadatas"][0], found["distances"][0]
+        return [
+            SegmentHit(song_id=metadata["song_id"], segment=stored_segment(metadata),
+                       score=1.0 - float(distance))
+            for metadata, distance, listed in zip(metadatas, distances, self._listed(metadatas))
+            if listed
         ]
-        listed = self._complete_songs_only([hit.segment for hit in hits])
-        kept = {record.id for record in listed}
-        return [hit for hit in hits if hit.segment.id in kept]
 
-    def _complete_songs_only(self, records: list[SegmentRecord]) -> list[SegmentRecord]:
-        # A write cut short leaves segments of a song that has no `songs` record yet.
-        song_ids = sorted({record.song_id for record in records})
-        if not song_ids:
-            return records
-        listed = set(self._songs.get(ids=song_ids, include=[])["ids"])
-        return [record for record in records if record.song_id in listed]
+
+def _in_order(segments) -> list[Segment]:
+    """Sections first, then windows, each in time order."""
+    return sorted(segments, key=lambda segment: (segment.kind != "section", segment.start))
 
 
 def _conditions(where: dict | None) -> list[dict]:

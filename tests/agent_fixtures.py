@@ -74,6 +74,7 @@ class ScriptedWriter(BaseChatModel):
     edit: object = None  # callable(str) -> str; None keeps the draft
     tool_results: list = []
     calls: int = 0
+    retries: int = 0  # calls that carried the verifier's errors back
 
     @property
     def _llm_type(self) -> str:
@@ -84,6 +85,7 @@ class ScriptedWriter(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs) -> ChatResult:
         self.calls += 1
+        self.retries += any("contradict the analysis" in str(message.content) for message in messages)
         if isinstance(messages[-1], ToolMessage):
             self.tool_results.append(messages[-1].content)
         draft = next((message.content.removeprefix("Draft:\n") for message in messages
@@ -129,3 +131,73 @@ class ScriptedChat(BaseChatModel):
         else:
             reply = AIMessage(content="", tool_calls=[{"name": self.tool, "args": self.args, "id": "chat1"}])
         return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+# Synthetic analyses of rendered plans ----------------------------------------------------
+
+def analysis_from_plan(plan, *, seed: int = 0, blips: bool = True) -> SongAnalysis:
+    """What a fallible analyser might say about a `tools.synth` plan, with its known truth.
+
+    Sections and keys come from the plan, but as real detectors report them: key changes
+    lag by up to two bars, short spurious keys blip in (with low confidence), the instrument
+    scores wobble around the tag threshold, the vocal score hovers near its decision and a
+    short fragment section is split off one section.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    bar_s = 4 * 60.0 / plan.bpm
+    instruments = ["piano", "drums", "bass", "guitar"]
+    base = {name: rng.uniform(0.25, 0.7) for name in instruments}
+    sections: list[Segment] = []
+    spans = [(section, section.start, section.end) for section in plan.sections]
+    split = int(rng.integers(1, len(spans)))  # one section loses a short tail as its own fragment
+    section, start, end = spans[split]
+    cut = end - min(0.6 * bar_s, (end - start) / 3)
+    spans[split:split + 1] = [(section, start, cut), (section, cut, end)]
+    clusters: dict[tuple[str, str], str] = {}
+    for index, (planned, start, end) in enumerate(spans):
+        energy = float(np.clip(1.0 + planned.gain_db / 10.0 + rng.normal(0, 0.05), 0.05, 1.0))
+        quiet = planned.gain_db < -8
+        scores = {name: (0.0 if quiet and name == "drums" else base[name] + rng.normal(0, 0.12))
+                  for name in instruments}
+        cluster = clusters.setdefault((planned.label, planned.key), "ABCDEFGH"[len(clusters) % 8])
+        vocal_score = float(np.clip((0.85 if not quiet else 0.3) + rng.normal(0, 0.15), 0, 1))
+        sections.append(Segment(
+            kind="section", index=index, section_index=index, start=start, end=end, label=planned.label,
+            cluster=cluster, label_confidence=0.8, key=planned.key, key_confidence=0.8, bpm=plan.bpm,
+            loudness_lufs=-30 + 20 * energy, energy=energy, genres=_tags(["pop"]), moods=_tags(["happy"]),
+            instruments=sorted((Tag(label=name, score=float(np.clip(score, 0, 1))) for name, score in scores.items()),
+                               key=lambda tag: -tag.score),
+            vocals=Vocals(present=vocal_score >= 0.7, score=vocal_score),
+            chords=list(dict.fromkeys(planned.chords)),
+        ))
+    changes = []
+    for previous, current in zip(plan.sections, plan.sections[1:]):
+        if previous.key != current.key:
+            changes.append(KeyChange(time=current.start + rng.uniform(0, 2 * bar_s), from_key=previous.key,
+                                     to_key=current.key, confidence=0.8))
+    if blips:
+        middle = plan.sections[len(plan.sections) // 2]
+        blip_at = middle.start + rng.uniform(0.2, 0.5) * (middle.end - middle.start)
+        wrong = "E minor" if middle.key != "E minor" else "G major"
+        changes += [KeyChange(time=blip_at, from_key=middle.key, to_key=wrong, confidence=0.3),
+                    KeyChange(time=blip_at + bar_s, from_key=wrong, to_key=middle.key, confidence=0.6)]
+    changes.sort(key=lambda change: change.time)
+    duration = plan.duration_s
+    loudness = [TimedValue(time=float(t), value=next((s.loudness_lufs for s in sections if s.start <= t < s.end), -40.0))
+                for t in range(int(duration))]
+    return SongAnalysis(
+        source=Source(path="/music/rendered.flac", sha256=f"{seed:064x}", duration_s=duration, sample_rate=44100,
+                      channels=1, title="Rendered Song"),
+        summary=Summary(
+            key=plan.sections[0].key, key_confidence=0.9, bpm=plan.bpm, bpm_confidence=0.9, time_signature="4/4",
+            loudness_lufs=-14.0, loudness_range_lu=8.0, genres=_tags(["pop"]), moods=_tags(["happy", "calm"]),
+            instruments=sorted((Tag(label=name, score=score) for name, score in base.items()), key=lambda tag: -tag.score),
+            vocals=Vocals(present=True, score=0.9), valence=0.6, energy=0.6, danceability=0.6,
+            instrumentalness=0.3, melody=None, silent=False,
+        ),
+        beats=plan.beats, downbeats=plan.downbeats, tempo_curve=[TimedValue(time=0.0, value=plan.bpm)],
+        loudness_curve=loudness, chords=plan.chords, key_changes=changes, sections=sections, segments=[],
+        timings={},
+    )

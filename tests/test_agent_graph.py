@@ -43,8 +43,19 @@ def _cached_fixture(tmp_path):
 
 
 def test_graph_is_inspectable():
-    nodes = set(graph.get_graph().nodes)
-    assert {"load", "song_passes", "segment", "store", "plan", "write", "verify", "report"} <= nodes
+    drawn = graph.get_graph()
+    assert {"load", "song_passes", "segment", "assemble", "store", "plan", "write", "verify", "report"} <= set(drawn.nodes)
+    edges = {(edge.source, edge.target, edge.conditional) for edge in drawn.edges}
+    assert edges == {
+        ("__start__", "load", False),
+        ("load", "song_passes", True), ("load", "store", True),  # a cached analysis skips the engine
+        ("song_passes", "segment", True),  # the fan-out
+        ("segment", "assemble", False), ("assemble", "store", False),
+        ("store", "plan", True), ("store", "__end__", True),  # narrative=False ends after the store
+        ("plan", "write", False), ("write", "verify", False),
+        ("verify", "write", True), ("verify", "report", True),  # the one retry
+        ("report", "__end__", False),
+    }
 
 
 def test_writer_uses_tools_and_the_narrative_verifies(tmp_path):
@@ -60,6 +71,7 @@ def test_writer_uses_tools_and_the_narrative_verifies(tmp_path):
 def test_a_lying_writer_is_retried_then_replaced(tmp_path):
     liar = ScriptedWriter(edit=lambda text: text.replace("C major", "E major").replace("120 BPM", "90 BPM"))
     narrative = describe(_cached_fixture(tmp_path), chat_model=liar, store=False).narrative
+    assert liar.retries >= 1  # the verifier's errors went back to the writer once
     assert narrative.verified and narrative.claims_failed == 0
     assert "E major" not in narrative.markdown and "90 BPM" not in narrative.markdown
     assert "in C major at 120 BPM" in narrative.markdown  # the deterministic overview came back
@@ -89,3 +101,21 @@ def test_full_graph_on_a_rendered_song(tmp_path):
     assert analysis.narrative.verified
     stored = SongStore(path=store_path).get_analysis(analysis.source.sha256)
     assert stored is not None and len(stored.segments) == len(analysis.segments)
+
+
+def test_transitions_are_rewritten_in_one_call_and_checked(tmp_path):
+    """The embedded model's mode: the overview, then every section opening in one batched call;
+    a rewritten opening that names a time outside its section is dropped."""
+    def polish(text):
+        if not text.startswith("1. "):
+            return text
+        lines = text.splitlines()
+        return "\n".join([f"{lines[0]} Gently."] + [lines[1].replace("0:15", "0:33")] + lines[2:])
+
+    writer = ScriptedWriter(edit=polish)
+    result = graph.invoke({"path": str(_cached_fixture(tmp_path))}, config={"configurable": {
+        "chat_model": writer, "store": False, "llm_rewrite": "overview+transitions"}})
+    narrative = result["analysis"].narrative
+    assert narrative.verified and narrative.claims_failed == 0
+    assert "Gently." in narrative.markdown  # the intro's new opening passed its check
+    assert "0:33" not in narrative.markdown  # the verse's did not: nothing happens at 0:33

@@ -21,8 +21,8 @@ def test_outline_reads_the_arc_and_boundaries():
     assert [section.label for section in outline.sections] == ["intro", "verse", "chorus"]
     assert outline.arc.shape == "builds"
     assert "vocals enter" in outline.sections[1].changes
-    assert "key moves to A minor" in outline.sections[2].changes
-    assert "guitar enters" in outline.sections[2].changes
+    assert "the key moves from C major to A minor" in outline.sections[2].changes
+    assert "guitar enters" in outline.sections[2].changes and "piano drops out" in outline.sections[2].changes
 
 
 def test_key_moments_have_the_right_times():
@@ -65,3 +65,33 @@ def test_the_writers_fixed_sentences_claim_no_mood_genre_or_instrument():
         for sentence in sentences:
             for pattern in (MOOD_PATTERN, GENRE_PATTERN, INSTRUMENT_PATTERN):
                 assert pattern.search(sentence) is None, sentence
+
+
+def test_the_overview_names_the_form_first():
+    from agent_fixtures import analysis_from_plan
+    from linernotes.agent.writer import write_overview
+    from linernotes.tools.synth import demo_song_plan
+
+    overview = write_overview(build_outline(analysis_from_plan(demo_song_plan(), seed=1)))
+    assert ("It is in verse–chorus form with a bridge; the chorus is heard three times, "
+            "the last a whole tone higher.") in overview
+    assert overview.index("form") < overview.index("The key moves to D major")
+
+
+def test_moods_agree_with_the_measured_energy_and_tempo():
+    from linernotes.agent.writer import agreeing_moods
+
+    assert agreeing_moods(["loud", "fast"], energy=0.1, bpm=140) == []  # never "hushed ... loud"
+    assert agreeing_moods(["soft", "slow"], energy=0.9, bpm=150) == []
+    assert agreeing_moods(["happy", "fast"], energy=0.8, bpm=70) == ["happy"]
+    assert agreeing_moods(["happy", "fast"], energy=0.8, bpm=140) == ["happy", "fast"]
+
+
+def test_a_repeat_is_told_by_how_it_differs():
+    from agent_fixtures import analysis_from_plan
+    from linernotes.tools.synth import demo_song_plan
+
+    outline = build_outline(analysis_from_plan(demo_song_plan(), seed=1))
+    last_chorus = [section for section in outline.sections if section.label == "chorus"][-1]
+    assert last_chorus.repeats is not None
+    assert "a whole tone higher, in D major" in last_chorus.differences

@@ -4,7 +4,7 @@ The floors, bottom to top:
 - tools/ (analysis) imports only tools/ and third-party analysis libraries;
 - memory/ imports, from tools/, only its base modules: schema, settings, vocabulary;
 - agent/ may import tools/ and memory/, never evals/ or the CLI;
-- evals/ and the CLI (main.py, report.py) sit on top.
+- evals/, the CLI (main.py, report.py), its output writers (exports/) and batch runner (batch/) sit on top.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("tools", "memory", "agent", "evals")
+PACKAGES = ("tools", "memory", "agent", "evals", "exports", "batch")
+# What sits above the agent: the evals, the CLI and its output writers and batch runner.
+TOP_FLOORS = ("linernotes.evals", "linernotes.main", "linernotes.report", "linernotes.exports", "linernotes.batch")
 TOOLS_BASE = {"linernotes.tools.schema", "linernotes.tools.settings", "linernotes.tools.vocabulary"}
 # Orchestration and LLM libraries the engine must not know.
 AGENT_LIBRARIES = ("langchain", "langchain_core", "langchain_openai", "langgraph", "openai", "chromadb",
@@ -60,17 +62,16 @@ def crossings() -> list[str]:
             top = name.split(".")[0]
             if top in (*PACKAGES, "main", "report"):
                 found.append(f"{path.name}: {name} (outside the linernotes namespace)")
-            if floor == "tools" and (name.startswith(("linernotes.agent", "linernotes.memory", "linernotes.evals",
-                                                       "linernotes.main", "linernotes.report"))
+            if floor == "tools" and (name.startswith(("linernotes.agent", "linernotes.memory", *TOP_FLOORS))
                                      or top in AGENT_LIBRARIES):
                 found.append(f"tools/{path.name}: {name}")
             if floor == "memory":
-                if name.startswith(("linernotes.agent", "linernotes.evals", "linernotes.main", "linernotes.report")):
+                if name.startswith(("linernotes.agent", *TOP_FLOORS)):
                     found.append(f"memory/{path.name}: {name}")
                 if name.startswith("linernotes.tools.") and not any(
                         name == base or name.startswith(base + ".") for base in TOOLS_BASE):
                     found.append(f"memory/{path.name}: {name}")
-            if floor == "agent" and name.startswith(("linernotes.evals", "linernotes.main", "linernotes.report")):
+            if floor == "agent" and name.startswith(TOP_FLOORS):
                 found.append(f"agent/{path.name}: {name}")
     return found
 

@@ -84,3 +84,19 @@ def test_consecutive_captions_differ_even_for_identical_features():
     assert len(set(captions)) == 3
     assert captions == [captioner.caption(_segment(index=i, start=0.0, end=10.0),
                                           summary=_summary()) for i in range(3)]
+
+
+def test_the_llm_caption_adds_prose_not_times_or_misused_units():
+    """"At 1:17" in the 0:59 chorus and "loud by 7 LU" are refused; the feature caption stays."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from linernotes.agent.captioner import LLMCaptioner
+
+    chorus = _segment(start=59.0, end=90.0)
+    draft = FeatureCaptioner().caption(chorus, summary=_summary())
+    liar = FakeListChatModel(responses=["At 1:17, the guitar chorus hits in C major.",
+                                        "The guitar chorus gets loud by 7 LU in C major."])
+    assert LLMCaptioner(liar, base=FeatureCaptioner()).caption(chorus, summary=_summary(), previous=None) == draft
+    honest = FakeListChatModel(responses=["From 0:59, a bright guitar chorus rings out in C major."])
+    assert LLMCaptioner(honest, base=FeatureCaptioner()).caption(chorus, summary=_summary(), previous=None) \
+        == "From 0:59, a bright guitar chorus rings out in C major."

@@ -38,7 +38,7 @@ BAD_INPUTS = {
               "empty"),
     "text named mp3": (lambda tmp: (tmp / "lyrics.mp3").write_text("la la la\n" * 100) and None
                        or tmp / "lyrics.mp3", "not a readable audio file"),
-    "truncated": (_truncated, "corrupt audio"),
+    "truncated": (_truncated, "truncated audio"),
 }
 
 
@@ -99,5 +99,6 @@ def test_describe_json_on_a_rendered_song(tmp_path, demo_song_path):
     # Stored by default, and the second describe comes from the cache.
     listing = run_cli("songs", data_dir=data_dir)
     assert listing.returncode == 0 and analysis.source.sha256[:12] in listing.stdout
+    assert "1 songs in" in listing.stdout  # and where the store is
     again = run_cli("describe", str(demo_song_path), "--json", "--no-store", data_dir=data_dir)
     assert json.loads(again.stdout)["timings"] == document["timings"]

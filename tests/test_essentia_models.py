@@ -27,7 +27,7 @@ HEAD = {
 }
 EMBEDDER = {
     "classes": ["..."],
-    "schema": {"inputs": [{"name": "serving_default_melspectrogram"}],
+    "schema": {"inputs": [{"name": "serving_default_melspectrogram", "shape": [64, 128, 96]}],
                "outputs": [{"name": "PartitionedCall:0", "output_purpose": "predictions"},
                            {"name": "PartitionedCall:1", "output_purpose": "embeddings"}]},
     "inference": {"sample_rate": 16000, "algorithm": "TensorflowPredictEffnetDiscogs"},
@@ -40,7 +40,7 @@ def model_folder(tmp_path):
     write_model(tmp_path, "discogs-effnet-bs64-1", EMBEDDER)
     write_model(tmp_path, "voice_instrumental-discogs-effnet-1", HEAD | {
         "classes": ["instrumental", "voice"]}, graph=False)  # metadata without its graph
-    write_model(tmp_path, "danceability-discogs-effnet-1", HEAD)  # a task not used here
+    write_model(tmp_path, "tonal_atonal-discogs-effnet-1", HEAD)  # a task not used here
     (tmp_path / "broken.json").write_text("{not json")
     return tmp_path
 
@@ -72,16 +72,16 @@ def test_folder_from_environment(monkeypatch, tmp_path):
     assert essentia_models.models_folder(str(tmp_path / "given")) == tmp_path / "given"
 
 
-def test_unusable_models_fall_back_to_musicnn_and_say_why(model_folder):
-    if essentia_models.tensorflow_available():
-        pytest.skip("essentia-tensorflow is installed: the fake graphs would be loaded")
+def test_unusable_models_fall_back_to_musicnn_and_say_why(model_folder, monkeypatch):
+    # As on an Essentia build without TensorFlow: the fake graphs must then never be loaded.
+    monkeypatch.setattr(essentia_models, "tensorflow_available", lambda: False)
     assert essentia_models.unusable_reason(model_folder) == "essentia-tensorflow is not installed"
-    with pytest.raises(RuntimeError):
-        essentia_models.predict(np.zeros(16000, np.float32), folder=model_folder)
     rate = 44100
     samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(4 * rate) / rate)).astype(np.float32)
     audio = Audio(samples=samples, sample_rate=rate, path="synthetic.wav", sha256="0" * 64,
                   channels=1, native_rate=rate)
+    with pytest.raises(RuntimeError):
+        essentia_models.predict(audio, folder=model_folder)
     frames = tag_audio(audio, essentia_models=str(model_folder))
     assert frames.backend == "musicnn"
     assert frames.notes == ["Essentia models not used (essentia-tensorflow is not installed); "

@@ -16,6 +16,19 @@ def test_a_stereo_file_counts_both_channels():
     assert stereo.integrated_lufs - mono.integrated_lufs == pytest.approx(3.01, abs=0.05)
 
 
+def test_a_stereo_file_is_measured_per_channel_not_from_the_mono_mix(tmp_path):
+    """A full-scale 997 Hz sine on the left only is -3.01 LUFS (BS.1770 sums channel powers);
+    its mono mix, at half amplitude, would read 3 LU lower even after the channel scaling."""
+    import soundfile
+
+    left = sine(997.0, 10.0)
+    path = tmp_path / "left-only.wav"
+    soundfile.write(path, np.stack([left, np.zeros_like(left)], axis=1), 44100, subtype="FLOAT")
+    audio = as_audio(0.5 * left, channels=2)
+    audio.path = str(path)
+    assert measure_loudness(audio).integrated_lufs == pytest.approx(-3.01, abs=0.05)
+
+
 def test_20_db_quieter_is_20_lu_lower():
     loud = measure_loudness(as_audio(noise(10.0, amplitude=0.2)))
     quiet = measure_loudness(as_audio(noise(10.0, amplitude=0.02)))

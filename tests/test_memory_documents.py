@@ -7,7 +7,7 @@ from memory_factory import make_analysis
 from linernotes.memory.documents import (
     segment_document,
     segment_metadata,
-    segment_record,
+    stored_segment,
     song_metadata,
     song_record,
     song_summary_text,
@@ -29,9 +29,7 @@ def test_metadata_leaves_out_missing_values_and_round_trips():
     window = analysis.segments[0].model_copy(update={"key": None, "bpm": None})
     metadata = segment_metadata("song", window)
     assert "key" not in metadata and "bpm" not in metadata and "instruments" not in metadata
-    record = segment_record("song:window:0", metadata, segment_document(window))
-    assert (record.key, record.bpm, record.instruments) == (None, None, [])
-    assert (record.start, record.end, record.vocals) == (0.0, 10.0, False)
+    assert stored_segment(metadata) == window.model_copy(update={"audio_embedding": None})
 
 
 def test_song_summary_and_record():

@@ -102,7 +102,7 @@ def test_a_write_killed_midway_leaves_the_store_usable(tmp_path):
     assert killed.returncode == -9
     assert [song.path for song in store.list_songs()] == ["/music/safe.wav"]
     hits = store.search_segments("verse", k=20)
-    assert {hit.segment.song_id for hit in hits} == {store.get_song("safe").id}
+    assert {hit.song_id for hit in hits} == {store.get_song("safe").id}
     store.add_song(make_analysis(name="interrupted"))
     assert len(store.list_songs()) == 2
     assert len(store.song_segments("interrupted")) == 5

@@ -15,6 +15,7 @@ import pytest
 from memory_factory import make_analysis, render
 
 from linernotes.memory import store as store_module
+from linernotes.memory.documents import segment_document
 from linernotes.memory.store import AmbiguousSong, NoAudioEmbedding, SongNotFound, SongStore
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "chroma_server.sh"
@@ -76,6 +77,8 @@ def test_round_trip(store):
     assert store.get_song(song_id[:10]).id == song_id
     assert store.get_song("round.wav").id == song_id
     assert store.get_analysis(song_id) == analysis
+    # Segments come back as the analysis's own `Segment`s.
+    assert store.song_segments(song_id) == [*analysis.sections, *analysis.segments]
     assert store.get_song("nothing like it") is None
 
 
@@ -125,15 +128,17 @@ def test_search_with_filters(store):
         "distorted guitar solo", where={"key": "E minor", "vocals": False, "kind": "section"}, k=3
     )
     assert [hit.segment.label for hit in hits] == ["solo", "verse"]
-    assert all(hit.segment.key == "E minor" and not hit.segment.vocals for hit in hits)
-    assert hits[0].distance < hits[1].distance
+    assert all(hit.segment.key == "E minor" and not hit.segment.vocals.present for hit in hits)
+    assert hits[0].score > hits[1].score
     pop = store.search_segments("guitar", where={"genres": {"$contains": "pop"}}, k=10)
-    assert pop and {hit.segment.song_id for hit in pop} == {store.get_song("ballad").id}
+    assert pop and {hit.song_id for hit in pop} == {store.get_song("ballad").id}
     in_folk = store.search_segments("piano and voice", song="folk", k=2)
-    assert {hit.segment.song_id for hit in in_folk} == {store.get_song("folk").id}
-    # A segment's own text finds that segment first.
+    assert {hit.song_id for hit in in_folk} == {store.get_song("folk").id}
+    # A segment's own text finds that segment first, and it comes back whole.
     target = store.segment_at("ballad", 5.0)
-    assert store.search_segments(target.document, k=1)[0].segment.id == target.id
+    [best] = store.search_segments(segment_document(target), k=1)
+    assert (best.song_id, best.segment) == (store.get_song("ballad").id, target)
+    assert best.score == pytest.approx(1.0, abs=1e-3)
 
 
 def test_songs_like_a_description(store):
@@ -150,14 +155,16 @@ def test_sounds_like_orders_renders_of_the_same_piece_first(store, rendered_song
         store.add_song(analysis)
     hits = store.similar_songs("piece-bright", k=5)
     assert [hit.song.path for hit in hits] == ["/music/piece-mellow.wav", "/music/other-piece.wav"]
-    assert hits[0].distance < hits[1].distance
+    assert hits[0].score > hits[1].score
     windows = store.similar_segments("piece-bright", 15.0, k=3, other_songs_only=True)
-    assert windows[0].segment.song_id == store.get_song("piece-mellow").id
-    assert all(hit.segment.song_id != store.get_song("piece-bright").id for hit in windows)
+    assert windows[0].song_id == store.get_song("piece-mellow").id
+    assert all(hit.song_id != store.get_song("piece-bright").id for hit in windows)
+    bright = store.get_song("piece-bright").id
     anchor = store.segment_at("piece-bright", 15.0)
     near = store.similar_segments("piece-bright", 15.0, k=10)
-    assert anchor.id not in {hit.segment.id for hit in near}
-    assert [hit.distance for hit in near] == sorted(hit.distance for hit in near)
+    assert (bright, anchor.kind, anchor.index) not in {
+        (hit.song_id, hit.segment.kind, hit.segment.index) for hit in near}
+    assert [hit.score for hit in near] == sorted((hit.score for hit in near), reverse=True)
 
 
 def test_missing_audio_embeddings_and_ambiguous_names(store):
@@ -182,4 +189,5 @@ def test_filtering_nearest_neighbours_here_equals_chromas_own_filter(store, monk
     monkeypatch.setattr(store_module, "OVERSAMPLE", 1)  # too few candidates: Chroma filters
     by_chroma = [store.search_segments("guitar solo", where=where, k=4) for where in filters]
     for mine, chromas in zip(post_filtered, by_chroma):
-        assert mine and [hit.segment.id for hit in mine] == [hit.segment.id for hit in chromas]
+        assert mine and [(hit.song_id, hit.segment) for hit in mine] == [
+            (hit.song_id, hit.segment) for hit in chromas]

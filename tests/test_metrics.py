@@ -34,7 +34,8 @@ def test_a_perfect_prediction_scores_one_everywhere():
     reference = perfect_reference()
     scores = score(reference, reference)
     assert set(scores) == {"key_weighted", "tempo_acc1", "tempo_acc2", "beats_f", "downbeats_f",
-                           "chords_majmin", "chords_mirex", "boundaries_f@0.5s", "boundaries_f@3s",
+                           "chords_majmin", "chords_sevenths", "chords_mirex", "boundaries_f@0.5s",
+                           "boundaries_f@3s",
                            "vocals_accuracy", "vocals_f", "music_correct"}
     assert all(value == pytest.approx(1.0) for value in scores.values())
 
@@ -108,11 +109,20 @@ def test_beat_f_measure_rewards_phase_and_punishes_offbeats():
 
 
 def test_chords_majmin_ignores_sevenths_and_counts_wrong_time():
-    assert chord_scores(CHORDS, CHORDS) == {"chords_majmin": 1.0, "chords_mirex": 1.0}
+    assert chord_scores(CHORDS, CHORDS) == {"chords_majmin": 1.0, "chords_sevenths": 1.0,
+                                            "chords_mirex": 1.0}
     first_half_wrong = [Span(start=0.0, end=4.0, label="D:maj"), *CHORDS[2:]]
     assert chord_scores(CHORDS, first_half_wrong)["chords_majmin"] == pytest.approx(0.5)
     no_chords = chord_scores(CHORDS, [])
-    assert no_chords == {"chords_majmin": 0.0, "chords_mirex": 0.0}
+    assert no_chords == {"chords_majmin": 0.0, "chords_sevenths": 0.0, "chords_mirex": 0.0}
+
+
+def test_chords_sevenths_tells_a_seventh_from_its_triad():
+    seventh = [Span(start=0.0, end=8.0, label="G:7")]
+    triad = [Span(start=0.0, end=8.0, label="G:maj")]
+    scores = chord_scores(seventh, triad)
+    assert scores["chords_majmin"] == pytest.approx(1.0)
+    assert scores["chords_sevenths"] == pytest.approx(0.0)
 
 
 def test_boundary_hit_rates_at_half_a_second_and_three_seconds():

@@ -7,6 +7,12 @@ from linernotes.tools import settings
 from linernotes.agent.local_llm import LocalModelError, to_chat_messages
 from linernotes.agent.providers import resolve_provider
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from agent_fixtures import song_analysis
+from fake_openai import FakeOpenAI
+
+from linernotes.agent.describe import narrate
+
+KEY = "sk-test-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
@@ -70,9 +76,24 @@ def test_a_bare_base_url_is_an_openai_compatible_server(monkeypatch):
 
 
 def test_openai_with_key(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    provider = resolve_provider("openai:gpt-4o-mini")
-    assert provider.name == "openai" and provider.chat_model.model_name == "gpt-4o-mini"
+    """A real request: the key goes in the Authorization header, the model name and the
+    prompt in the body, and the server's verified reply becomes the paragraph."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    reply = "The song opens on piano."
+    with FakeOpenAI("echo", reply=reply) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        provider = resolve_provider("openai:gpt-4o-mini")
+        assert (provider.name, provider.model) == ("openai", "gpt-4o-mini")
+        answer = provider.chat_model.invoke("Say something about the song.", max_tokens=50)
+        narrative = narrate(song_analysis(), chat_model=provider.chat_model).narrative
+    assert answer.text == reply
+    first = server.requests[0]
+    assert first["path"] == "/v1/chat/completions"
+    assert first["headers"]["authorization"] == f"Bearer {KEY}"
+    assert first["body"]["model"] == "gpt-4o-mini"
+    assert first["body"].get("max_completion_tokens", first["body"].get("max_tokens")) == 50
+    assert first["body"]["messages"] == [{"role": "user", "content": "Say something about the song."}]
+    assert reply in narrative.markdown and narrative.verified
 
 
 def test_unknown_provider_falls_back(capsys):

@@ -73,3 +73,54 @@ def test_silence_has_no_tempo():
 def test_under_two_seconds_has_no_tempo():
     result = track_rhythm(as_audio(click_track(bpm=120, beats_per_bar=4, seconds=1.5)))
     assert result.bpm is None and result.notes
+
+
+def test_half_tempo_keeps_the_downbeats_and_halves_the_bar():
+    from linernotes.tools.rhythm import half_tempo
+
+    beats = np.arange(16) * 0.3  # 200 BPM eighths in 4-count bars
+    positions = np.tile([1, 2, 3, 4], 4)
+    halved, halved_positions = half_tempo(beats, positions)
+    assert np.allclose(np.diff(halved), 0.6)  # 100 BPM
+    assert list(halved_positions[:4]) == [1, 2, 1, 2]
+    assert set(halved[halved_positions == 1]) == set(beats[positions == 1])
+
+
+def test_licence_clean_rhythm_comes_from_essentia_without_downbeats():
+    from linernotes.tools.analyze import AnalysisConfig
+    from linernotes.tools.rhythm import run
+
+    result = run(as_audio(click_track(bpm=120, beats_per_bar=4)),
+                 config=AnalysisConfig(noncommercial_models=False))
+    assert result.bpm == pytest.approx(120, rel=0.02)
+    assert result.downbeats == [] and result.time_signature is None
+    assert any("licence-clean" in note for note in result.notes)
+
+
+def test_tempo_curve_follows_72_116_72_within_a_bar():
+    """Clicks at 72, then 116, then 72 BPM (20 s each): away from a change by more than a
+    bar, the curve reads that stretch's tempo."""
+    rng = np.random.default_rng(1)
+    length = int(0.2 * RATE)
+    t = np.arange(length) / RATE
+    hat = rng.normal(size=length) * np.exp(-t / 0.01)
+    kick = np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-t / 0.03)) / RATE) * np.exp(-t / 0.08)
+    clicks, time, changes = [], 0.5, []
+    for bpm in (72, 116, 72):
+        changes.append(time)
+        end = time + 20.0
+        while time < end:
+            clicks.append(time)
+            time += 60.0 / bpm
+    signal = np.zeros(int((time + 1.0) * RATE))
+    for index, click in enumerate(clicks):
+        begin = int(click * RATE)
+        sound = 0.3 * hat + (kick if index % 4 == 0 else 0.0)
+        signal[begin:begin + length] += sound
+    result = track_rhythm(as_audio(0.5 * signal))
+    bar_s = 4 * 60.0 / 72
+    for point in result.tempo_curve:
+        if min(abs(point.time - change) for change in changes[1:]) <= bar_s:
+            continue
+        expected = 116 if changes[1] <= point.time < changes[2] else 72
+        assert point.value == pytest.approx(expected, rel=0.03), point

@@ -74,3 +74,9 @@ def test_key_of_a_span_reads_only_that_span(start, end):
                                                          progression(C_CADENCE)])))
     estimate = tonality.key(start=start, end=end)
     assert estimate.key == (None if start == 0.0 else "C major")
+
+
+def test_licence_clean_key_comes_from_the_profiles_alone():
+    tonality = analyze_tonality(as_audio(progression(C_CADENCE * 3)), use_network=False)
+    assert not tonality.logits.any()
+    assert tonality.key().key == "C major"

@@ -15,7 +15,7 @@ def _verse_scope():
 
 def test_true_claims_pass():
     verification = verify_text(
-        "At 0:20 the vocals enter over piano, drums and bass; in C major at 120 BPM it turns on "
+        "At 0:15 the vocals enter over piano, drums and bass; in C major at 120 BPM it turns on "
         "the chords C – G – Am – F and feels happy pop.", _verse_scope())
     kinds = {claim.kind for claim in verification.claims}
     assert verification.ok, verification.errors()
@@ -82,3 +82,19 @@ def test_deterministic_narrative_verifies_completely():
     verifications = [verify_paragraph(analysis, outline, paragraph) for paragraph in deterministic_paragraphs(outline)]
     assert all(verification.ok for verification in verifications)
     assert sum(len(verification.claims) for verification in verifications) > 30
+
+
+def test_a_time_inside_the_span_must_be_one_of_its_events():
+    """No "At 0:27" in a verse where nothing happens at 0:27, though 0:27 lies inside it."""
+    verification = verify_text("At 0:27 the drums hit harder.", _verse_scope())
+    assert [claim.text for claim in verification.failures] == ["0:27"]
+    assert "nothing happens" in verification.failures[0].reason
+    assert verify_text("Like the intro at 0:00, it is in C major.", _verse_scope()).ok  # pointing back is fine
+
+
+def test_units_used_wrongly_are_caught():
+    scope = _verse_scope()
+    assert [claim.kind for claim in verify_text("It is loud by 7 LU.", scope).failures] == ["unit", "mood"]
+    assert verify_text("It is louder by 7 LU.", scope).ok
+    assert verify_text("The loudness range of 8 LU is wide.", scope).ok
+    assert [claim.kind for claim in verify_text("It peaks at 14 LUFS.", scope).failures] == ["unit"]

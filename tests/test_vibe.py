@@ -31,7 +31,7 @@ def quiet_then_loud():
 
 
 def test_loud_noise_bursts_have_more_energy_than_a_quiet_sine(quiet_then_loud):
-    # Window centres sit at 5, 10 and 15 s: the middle window straddles both parts.
+    # Window centres sit at 5 and 15 s, one in each part.
     quiet, loud = quiet_then_loud.summary(end=7), quiet_then_loud.summary(start=12)
     assert quiet is not None and loud is not None
     assert loud.energy > quiet.energy + 0.2

@@ -6,9 +6,11 @@ other rates the models need are derived from that single copy on demand and cach
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -26,6 +28,18 @@ _BLOCK_FRAMES = 1 << 18
 # Formats libsndfile cannot read; ffmpeg decodes them when it is installed.
 _SAMPLE_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 _FFMPEG_SUFFIXES = {".m4a", ".aac", ".mp4", ".wma", ".opus", ".webm", ".mka"}
+# Shorter files are refused: no detector measures anything in less (a tempo needs beats).
+MIN_DURATION_S = 0.5
+# An Ogg page is at most 65,307 bytes: the last page starts within this tail.
+_OGG_TAIL_BYTES = 1 << 17
+# How many frames at the end of a stream the probe decodes to see that it is whole.
+_TAIL_FRAMES = 1024
+# Peak resident memory of an analysis, measured with evals/bench_long.py on 4 and 12 minutes
+# of music: about 1000 MiB (models) plus 353 MiB per minute of audio.
+_ANALYSIS_BASE_BYTES = 1000 * 2**20
+_ANALYSIS_BYTES_PER_MINUTE = 353 * 2**20
+# Share of the machine's memory an analysis may plan to use.
+_MEMORY_SHARE = 0.8
 
 
 class AudioError(ValueError):
@@ -69,16 +83,195 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def check_path(path: str | Path) -> Path:
-    """The path, if it names a non-empty file; else an `AudioError` saying what is wrong."""
+def check_path(path: str | Path, *, max_duration_s: float | None = None) -> Path:
+    """The path, if it names a readable audio file with a sound header; else an `AudioError`.
+
+    Cheap (a few system calls and the header, see `probe_audio`): the command line calls it
+    before any model loads. The duration limit is checked only when `max_duration_s` is given.
+    """
+    return probe_audio(path, max_duration_s=max_duration_s).path
+
+
+def _check_file(path: str | Path) -> Path:
+    """The path, if it names a readable non-empty regular file; else an `AudioError`."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise AudioError(f"{path}: broken symbolic link (its target does not exist)") from None
+        raise AudioError(f"{path}: no such file") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise AudioError(f"{path}: symbolic link loop") from None
+        raise AudioError(f"{path}: cannot be opened ({error.strerror})") from None
+    if stat.S_ISDIR(status.st_mode):
         raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(status.st_mode):
+        raise AudioError(f"{path}: not a regular file (a pipe, socket or device cannot be analysed)")
+    if status.st_size == 0:
         raise AudioError(f"{path}: the file is empty")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied (the file is not readable)")
     return path
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says, read without decoding."""
+
+    path: Path
+    format: str  # libsndfile's name: "WAV", "FLAC", "OGG", "MP3"...; "ffmpeg" when ffmpeg decodes
+    sample_rate: int
+    channels: int
+    duration_s: float | None  # None when only decoding can tell
+
+
+def probe_audio(
+    path: str | Path,
+    *,
+    max_duration_s: float | None = MAX_DURATION_S,
+    min_duration_s: float = MIN_DURATION_S,
+    memory_budget_bytes: int | None = None,
+) -> AudioInfo:
+    """Check a file from its header alone: readable, a known format, not too short or long, whole.
+
+    Reads the header (and, for Ogg, the last page), so a bad file is told in milliseconds,
+    before anything heavy loads. Decoding (`load_audio`) makes the same checks again on the
+    samples themselves. `max_duration_s` None: no limit. With a duration limit, the memory
+    an analysis of this length needs (`analysis_memory_bytes`) is checked against
+    `memory_budget_bytes`, by default `memory_budget()`.
+
+    Raises
+    ------
+    AudioError
+        For a path that is not a readable file, an unknown or corrupt format, a header that
+        promises more data than the file holds, or a duration outside the limits.
+    """
+    path = _check_file(path)
+    if path.suffix.lower() in _FFMPEG_SUFFIXES:
+        if not shutil.which("ffmpeg"):
+            raise AudioError(f"{path}: this format needs ffmpeg, which is not installed "
+                             "(apt-get install ffmpeg)")
+        return _probe_ffmpeg(path, max_duration_s=max_duration_s, min_duration_s=min_duration_s,
+                             memory_budget_bytes=memory_budget_bytes)
+    try:
+        with _quiet_stderr():
+            info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        if _starts_with(path, b"OggS") and not _ogg_ends_properly(path):
+            raise AudioError(f"{path}: truncated audio, the Ogg stream stops without its end mark "
+                             "(the file was cut short)") from None
+        if shutil.which("ffmpeg"):
+            return _probe_ffmpeg(path, max_duration_s=max_duration_s, min_duration_s=min_duration_s,
+                                 memory_budget_bytes=memory_budget_bytes)
+        raise AudioError(f"{path}: not a readable audio file "
+                         "(unrecognised format or corrupt data)") from None
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise AudioError(f"{path}: not a readable audio file (no sample rate or channels in its header)")
+    frames = info.frames
+    if info.format == "WAV":
+        frame_bytes = _SAMPLE_BYTES.get(info.subtype, 0) * info.channels
+        declared = _declared_wav_bytes(path) // frame_bytes if frame_bytes else 0
+        if declared:
+            raise AudioError(f"{path}: truncated audio, the header promises "
+                             f"{_clock(declared / info.samplerate)} but the file holds "
+                             f"{_clock(frames / info.samplerate)}")
+    if info.format == "OGG" and not _ogg_ends_properly(path):
+        raise AudioError(f"{path}: truncated audio, the Ogg stream stops without its end mark "
+                         f"after {_clock(frames / info.samplerate)} (the file was cut short)")
+    if info.format not in ("WAV", "MP3", "OGG") and frames > 0 and not _last_frames_decode(path, frames):
+        raise AudioError(f"{path}: truncated audio, the header promises "
+                         f"{_clock(frames / info.samplerate)} but the end of the stream is missing")
+    duration_s = frames / info.samplerate if frames > 0 else None
+    if duration_s is not None:
+        if max_duration_s is not None:
+            _check_duration(path, duration_s, max_duration_s)
+            _check_memory(path, duration_s, memory_budget_bytes or memory_budget())
+        _check_not_too_short(path, duration_s, min_duration_s)
+    return AudioInfo(path=path, format=info.format, sample_rate=info.samplerate,
+                     channels=info.channels, duration_s=duration_s)
+
+
+def _probe_ffmpeg(path: Path, *, max_duration_s, min_duration_s, memory_budget_bytes) -> AudioInfo:
+    """What ffprobe reads of a file libsndfile cannot: its first audio stream, or an `AudioError`."""
+    command = ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+               "stream=sample_rate,channels:format=duration", "-of", "default=noprint_wrappers=1", str(path)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        raise AudioError(f"{path}: not a readable audio file (ffprobe could not read it)") from None
+    fields = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    rate, channels = fields.get("sample_rate", ""), fields.get("channels", "")
+    if result.returncode != 0 or not (rate.isdigit() and int(rate) > 0 and channels.isdigit() and int(channels) > 0):
+        raise AudioError(f"{path}: not a readable audio file (unrecognised format or corrupt data)")
+    try:
+        duration_s = float(fields.get("duration", ""))
+    except ValueError:
+        duration_s = None
+    if duration_s is not None:
+        if max_duration_s is not None:
+            _check_duration(path, duration_s, max_duration_s)
+            _check_memory(path, duration_s, memory_budget_bytes or memory_budget())
+        _check_not_too_short(path, duration_s, min_duration_s)
+    return AudioInfo(path=path, format="ffmpeg", sample_rate=int(rate), channels=int(channels),
+                     duration_s=duration_s)
+
+
+def analysis_memory_bytes(duration_s: float) -> int:
+    """About how much memory analysing `duration_s` of audio takes at its peak (measured)."""
+    return int(_ANALYSIS_BASE_BYTES + duration_s / 60.0 * _ANALYSIS_BYTES_PER_MINUTE)
+
+
+def memory_budget() -> int:
+    """The memory an analysis may plan to use: 80 % of the machine's physical memory."""
+    return int(_MEMORY_SHARE * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def _check_memory(path: Path, duration_s: float, budget_bytes: int) -> None:
+    needed = analysis_memory_bytes(duration_s)
+    if needed > budget_bytes:
+        raise AudioError(f"{path}: analysing {_clock(duration_s)} of audio needs about "
+                         f"{needed / 2**30:.1f} GiB of memory, over the {budget_bytes / 2**30:.1f} GiB "
+                         "budget (80 % of this machine's memory): split the file or use a larger machine")
+
+
+def _check_not_too_short(path: Path, duration_s: float, min_duration_s: float) -> None:
+    if duration_s < min_duration_s:
+        raise AudioError(f"{path}: too short to analyse ({duration_s * 1000:.3g} ms; "
+                         f"at least {min_duration_s:g} s is needed)")
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(len(magic)) == magic
+
+
+def _last_frames_decode(path: Path, frames: int) -> bool:
+    """Whether the stream's last frames can be reached and decoded (a cut FLAC cannot)."""
+    try:
+        with _quiet_stderr(), sf.SoundFile(str(path)) as handle:
+            handle.seek(max(0, frames - _TAIL_FRAMES))
+            return len(handle.read(_TAIL_FRAMES)) > 0
+    except (sf.LibsndfileError, RuntimeError):
+        return False
+
+
+def _ogg_ends_properly(path: Path) -> bool:
+    """Whether the last Ogg page of the file carries the end-of-stream flag."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - _OGG_TAIL_BYTES))
+        tail = handle.read()
+    position = tail.rfind(b"OggS")
+    if position < 0 or position + 27 > len(tail):
+        return False
+    # A page header: flags at byte 5 (0x04 marks a stream's last page), then at byte 26 the
+    # count of segments, whose lengths follow; the page body is their sum.
+    segments = tail[position + 26]
+    table = tail[position + 27: position + 27 + segments]
+    whole = len(table) == segments and position + 27 + segments + sum(table) <= len(tail)
+    return whole and bool(tail[position + 5] & 0x04)
 
 
 def load_audio(
@@ -103,7 +296,7 @@ def load_audio(
     AudioError
         For a missing, empty, unreadable, truncated or over-long file.
     """
-    path = check_path(path)
+    path = probe_audio(path, max_duration_s=max_duration_s).path
     sha256 = file_sha256(path)
     if path.suffix.lower() in _FFMPEG_SUFFIXES:
         samples, native_rate, channels, tags = _decode_ffmpeg(path, sample_rate, max_duration_s)
@@ -111,8 +304,12 @@ def load_audio(
         samples, native_rate, channels, tags = _decode_soundfile(path, sample_rate, max_duration_s)
     if samples.size == 0:
         raise AudioError(f"{path}: contains no audio samples")
-    if not np.all(np.isfinite(samples)):
-        raise AudioError(f"{path}: decoded audio contains invalid (NaN or infinite) samples")
+    _check_not_too_short(path, samples.size / sample_rate, MIN_DURATION_S)
+    invalid = ~np.isfinite(samples)
+    if invalid.any():
+        first = int(np.argmax(invalid)) / sample_rate
+        raise AudioError(f"{path}: {int(invalid.sum())} of {samples.size} decoded samples are NaN "
+                         f"or infinite (the first at {_clock(first)}): the file holds invalid data")
     return Audio(
         samples=samples,
         sample_rate=sample_rate,

@@ -49,10 +49,18 @@ def recognize_chords(audio: Audio, *, spectrum: torch.Tensor | None = None) -> l
     return _segments(classes, scores, duration_s=audio.duration_s)
 
 
-def analyze_harmony(audio: Audio) -> tuple[Tonality, list[Chord]]:
-    """Key evidence and chords from one shared spectrum (cheaper than calling both)."""
+def analyze_harmony(audio: Audio, *, noncommercial_models: bool = True
+                    ) -> tuple[Tonality, list[Chord]]:
+    """Key evidence and chords from one shared spectrum (cheaper than calling both).
+
+    With `noncommercial_models` False (licence-clean mode) madmom's key and chord networks
+    (CC BY-NC-SA weights) are left out: the key comes from the profiles alone, and there
+    are no chords (no licence-clean chord model ships in this package yet).
+    """
     spectrum = harmonic_spectrum(audio)
-    return analyze_tonality(audio, spectrum=spectrum), recognize_chords(audio, spectrum=spectrum)
+    tonality = analyze_tonality(audio, spectrum=spectrum, use_network=noncommercial_models)
+    chords = recognize_chords(audio, spectrum=spectrum) if noncommercial_models else []
+    return tonality, chords
 
 
 def _label(class_id: int) -> str:

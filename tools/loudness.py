@@ -1,15 +1,17 @@
 """Loudness after ITU-R BS.1770-4 / EBU R128: integrated LUFS, loudness range, a curve.
 
 The K-weighting filters are derived for any sample rate (the bilinear-transform design
-libebur128 uses), so the analysis rate needs no resampling. `Audio` is a mono downmix:
-for a file with more channels the result is corrected by 10·log10(channels), which is
-exact when the channels carry the same signal (most of a mix's energy) and reads up to
-3 LU low for very wide, uncorrelated stereo.
+libebur128 uses), so the analysis rate needs no resampling. BS.1770 sums the K-weighted
+power of each channel; `Audio` is a mono downmix, which reads low on wide stereo (by up
+to 3 LU for uncorrelated channels), so a file with more channels is read again, channel
+by channel in blocks, from disk. Only where the file cannot be read that way is the
+mono mix scaled by the channel count (exact for channels carrying the same signal).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import soundfile
 from scipy import signal
 
 from linernotes.tools.audio import Audio
@@ -42,7 +44,9 @@ def measure_loudness(audio: Audio) -> LoudnessResult:
         `curve` has a point per second: the short-term (3 s) loudness centred on
         `time`, floored at −70 LUFS, the absolute gate.
     """
-    powers = _subblock_powers(audio) * max(audio.channels, 1)
+    powers = _channel_powers(audio)
+    if powers is None:
+        powers = _subblock_powers(audio) * max(audio.channels, 1)
     momentary = _loudness(_moving_mean(powers, _MOMENTARY_BLOCKS, step=1))
     short_term = _loudness(_moving_mean(powers, _SHORT_TERM_BLOCKS, step=1))
     return LoudnessResult(
@@ -99,6 +103,45 @@ def _subblock_powers(audio: Audio) -> np.ndarray:
     size = int(round(_BLOCK_S * audio.sample_rate))
     count = len(weighted) // size
     return np.mean(weighted[: count * size].reshape(count, size) ** 2, axis=1)
+
+
+def _channel_powers(audio: Audio, *, block_s: float = 10.0) -> np.ndarray | None:
+    """Per 100 ms sub-block, the K-weighted power summed over the file's channels.
+
+    None for a mono recording (the decoded samples are exact) and for a file soundfile
+    cannot read. Only the decoded span (`audio.duration_s`) is measured; the channels
+    are filtered in `block_s` blocks so a long file is never held whole in float64.
+    """
+    if audio.channels < 2:
+        return None
+    try:
+        info = soundfile.info(audio.path)
+    except (RuntimeError, soundfile.LibsndfileError, TypeError, OSError):
+        return None
+    size = int(round(_BLOCK_S * info.samplerate))
+    frames = min(info.frames, int(round(audio.duration_s * info.samplerate)))
+    count = frames // size
+    if count == 0 or info.channels < 2:
+        return None
+    sos = k_weighting(info.samplerate)
+    state = np.zeros((info.channels, sos.shape[0], 2))
+    powers = []
+    try:
+        blocks = soundfile.blocks(audio.path, blocksize=size * int(block_s / _BLOCK_S),
+                                  frames=count * size, dtype="float64", always_2d=True)
+        for block in blocks:
+            usable = len(block) // size * size
+            if usable == 0:
+                break
+            summed = np.zeros(usable // size)
+            for channel in range(info.channels):
+                weighted, state[channel] = signal.sosfilt(sos, block[:usable, channel],
+                                                          zi=state[channel])
+                summed += np.mean(weighted.reshape(-1, size) ** 2, axis=1)
+            powers.append(summed)
+    except (RuntimeError, soundfile.LibsndfileError):
+        return None
+    return np.concatenate(powers) if powers else None
 
 
 def _moving_mean(values: np.ndarray, width: int, *, step: int) -> np.ndarray:

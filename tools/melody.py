@@ -19,6 +19,7 @@ import numpy as np
 import onnxruntime
 
 from linernotes.tools.audio import Audio
+from linernotes.tools.runtime import onnx_session
 from linernotes.tools.schema import Melody
 
 SAMPLE_RATE = 22050
@@ -99,7 +100,7 @@ def contour(notes: list[Note]) -> str:
 def _session() -> onnxruntime.InferenceSession:
     # Located without importing basic_pitch, whose __init__ logs warnings about TensorFlow.
     model = Path(find_spec("basic_pitch").origin).parent / "saved_models/icassp_2022/nmp.onnx"
-    return onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return onnx_session(model)
 
 
 def note_activations(samples: np.ndarray) -> np.ndarray:
@@ -134,6 +135,11 @@ def top_voice(activations: np.ndarray) -> list[Note]:
                               midi=int(highest[run_start]) + LOWEST_MIDI))
         run_start = frame
     return notes
+
+
+def run(audio: Audio, *, config) -> MelodyFrames:
+    """The melody detector's entry: the whole song's top voice."""
+    return transcribe_melody(audio)
 
 
 def transcribe_melody(audio: Audio) -> MelodyFrames:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 # Bumped whenever a detector changes what it returns: part of the analysis cache key.
-ANALYZER_VERSION = "0.2.1"
+ANALYZER_VERSION = "0.3.0"
 
 
 class Tag(BaseModel):
@@ -135,6 +135,8 @@ class Summary(BaseModel):
     instrumentalness: float | None
     melody: Melody | None
     silent: bool
+    # What kind of sound the recording is: "music", "speech", "silence" or "noise".
+    verdict: Literal["music", "speech", "silence", "noise"] | None = None
     tagger: str | None = None  # which models tagged genres, moods, instruments and vocals
     notes: list[str] = []  # honest caveats: "too short for a tempo", "no clear key", ...
 
@@ -161,6 +163,7 @@ class Segment(BaseModel):
     vocals: Vocals
     chords: list[str]  # distinct chord labels in order of first appearance
     caption: str = ""
+    verdict: Literal["music", "speech", "silence", "noise"] | None = None  # this span's kind of sound
     # Tagger penultimate-layer vector pooled over the span: "sounds like" search in memory.
     audio_embedding: list[float] | None = None
 

@@ -20,6 +20,8 @@ OPENAI_API_KEY_ENV = "OPENAI_API_KEY"
 ESSENTIA_MODELS_ENV = "LINERNOTES_ESSENTIA_MODELS"
 DEBUG_ENV = "LINERNOTES_DEBUG"
 EVALSET_ENV = "LINERNOTES_EVALSET"
+CONFIG_ENV = "LINERNOTES_CONFIG"
+CONFIG_NAME = "linernotes.toml"
 
 # Longer files are refused before decoding: a whole album side is the most one run takes.
 MAX_DURATION_S = 30 * 60.0
@@ -62,3 +64,33 @@ def essentia_models_dir(folder: str | Path | None = None) -> Path | None:
 def debug() -> bool:
     """Whether `$LINERNOTES_DEBUG` asks for tracebacks instead of one-line errors."""
     return bool(os.environ.get(DEBUG_ENV))
+
+
+def config_path(path: str | Path | None = None) -> Path:
+    """The config file: `path`, else `$LINERNOTES_CONFIG`, else `data_dir()/linernotes.toml`."""
+    chosen = path or os.environ.get(CONFIG_ENV)
+    return Path(chosen).expanduser() if chosen else data_dir() / CONFIG_NAME
+
+
+def load_config(path: str | Path | None = None) -> dict:
+    """The config file's tables (TOML), or {} when the default file does not exist.
+
+    Raises
+    ------
+    ValueError
+        When a file named explicitly is missing, or any config file is not valid TOML; the
+        message is one line for the user.
+    """
+    import tomllib
+
+    file = config_path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        if path or os.environ.get(CONFIG_ENV):
+            raise ValueError(f"config file {file} does not exist") from None
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"config file {file} is not valid TOML ({error})") from None

@@ -1,10 +1,14 @@
-"""Key of a song, of any span of it, and where it modulates, from madmom's key CNN.
+"""Key of a song, of any span of it, and where it modulates: madmom's key CNN and key profiles.
 
 madmom's 2018 key network is fully convolutional up to a global average; that average
-is left out (see `tools.nn.key_network`), so one pass gives key logits every 1.6 s and
-the key of any span is the softmax of the logits averaged over it. Modulations come
-from a Viterbi path over the 24 keys with a switching penalty, each change then placed
-at the downbeat where the two keys' evidence crosses.
+is left out (see `tools.nn.key_network`), so one pass gives key logits every 1.6 s. The
+same spectrum's chroma, correlated with the Krumhansl and Temperley key profiles
+(`tools.keyprofiles`), is a second, independent opinion: the key of any span is the
+product of the two opinions over it (the CNN's softmax of averaged logits, and the
+profiles' softmax of correlations). Modulations come from a Viterbi path over the 24 keys
+with a switching penalty, each change then placed at the downbeat where the two keys'
+evidence crosses. A span gets no key when both opinions are weak: the CNN unsure and the
+chroma far from any diatonic scale (speech, birdsong, noise, drums).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from scipy.ndimage import uniform_filter1d
 
 from linernotes.tools import spectrogram
 from linernotes.tools.audio import Audio
+from linernotes.tools.keyprofiles import chroma, diatonic_share, key_correlations
 from linernotes.tools.nn import key_network, run_convolutional
 from linernotes.tools.schema import KeyChange, KeyEstimate
 
@@ -30,12 +35,18 @@ SPECTRUM_FPS = 10  # the shared harmonic spectrum; the key network reads every o
 KEY_FPS = 5
 FRAMES_PER_LOGIT = 8  # three 2x2 max pools
 LOGIT_PERIOD_S = FRAMES_PER_LOGIT / KEY_FPS
-# Below this probability the most likely key is not called a key (white noise: ~0.12).
-MIN_KEY_CONFIDENCE = 0.25
+# A key is called only when the CNN is at least this sure, or the span's chroma at least
+# this diatonic (on the evalset, speech, birdsong and whale song read 0.08-0.23 and 0.62-0.68;
+# every tonal recording at least 0.35 or 0.75).
+MIN_CNN_PROBABILITY = 0.4
+MIN_DIATONIC_SHARE = 0.7
+# Sharpness of the profile opinion: softmax(PROFILE_SHARPNESS * correlation). At 20, a
+# correlation lead of 0.05 weighs as much as a CNN odds ratio of e.
+PROFILE_SHARPNESS = 20.0
 # Spans whose log-spectrogram peak is below this are treated as silence.
 MIN_LEVEL = 0.05
 MIN_SEGMENT_S = 4.8
-SWITCH_PENALTY = 6.0  # log-probability cost of a modulation in the Viterbi path
+SWITCH_PENALTY = 16.0  # log-probability cost of a modulation in the Viterbi path
 SMOOTHING_LOGITS = 3  # logits averaged (centred) before decoding
 
 
@@ -50,11 +61,18 @@ class Tonality:
     level : np.ndarray, shape (steps,)
         Peak log-spectrogram magnitude per step, to tell silence from music.
     duration_s : float
+    pitch_classes : np.ndarray, shape (steps, 12)
+        Per step, the summed chroma of its frames (C first).
+    pitch_weight : np.ndarray, shape (steps,)
+        Per step, the summed chroma energy of its frames: divided into `pitch_classes`
+        summed over a span, the span's profile.
     """
 
     logits: np.ndarray
     level: np.ndarray
     duration_s: float
+    pitch_classes: np.ndarray
+    pitch_weight: np.ndarray
 
     def key(self, *, start: float | None = None, end: float | None = None) -> KeyEstimate:
         """The key of [start, end) seconds (the whole song by default).
@@ -68,17 +86,37 @@ class Tonality:
         first, last = self._steps(start, end)
         if last <= first or self.level[first:last].max(initial=0.0) < MIN_LEVEL:
             return KeyEstimate(key=None, confidence=0.0, notes=["silence"])
-        probabilities = _softmax(self.logits[first:last].mean(axis=0))
+        network = _softmax(self.logits[first:last].mean(axis=0))
+        profile = self.profile(first, last)
+        if network.max() < MIN_CNN_PROBABILITY and diatonic_share(profile) < MIN_DIATONIC_SHARE:
+            return KeyEstimate(key=None, confidence=0.0, notes=["no clear key"])
+        probabilities = _softmax(np.log(network + 1e-9)
+                                 + PROFILE_SHARPNESS * key_correlations(profile))
         if start is None and end is None:
             best = int(np.argmax(probabilities))
         else:
             # A span takes the key the modulation path holds longest in it, so section
             # keys and key changes never contradict each other.
             best = int(np.argmax(np.bincount(self._key_path[first:last], minlength=24)))
-        confidence = float(probabilities[best])
-        if confidence < MIN_KEY_CONFIDENCE:
-            return KeyEstimate(key=None, confidence=0.0, notes=["no clear key"])
-        return KeyEstimate(key=KEY_LABELS[best], confidence=round(confidence, 3))
+        return KeyEstimate(key=KEY_LABELS[best], confidence=round(float(probabilities[best]), 3))
+
+    def network_key(self) -> KeyEstimate:
+        """The key CNN's own answer for the whole song, as madmom's processor gives it.
+
+        For checking the port against madmom; `key` is the engine's answer.
+        """
+        if len(self.logits) == 0:
+            return KeyEstimate(key=None, confidence=0.0, notes=["silence"])
+        probabilities = _softmax(self.logits.mean(axis=0))
+        best = int(np.argmax(probabilities))
+        return KeyEstimate(key=KEY_LABELS[best], confidence=round(float(probabilities[best]), 3))
+
+    def profile(self, first: int, last: int) -> np.ndarray:
+        """The energy-weighted pitch-class profile (C first, sums to 1) of steps [first, last)."""
+        weight = self.pitch_weight[first:last].sum()
+        if weight <= 0:
+            return np.zeros(12)
+        return self.pitch_classes[first:last].sum(axis=0) / weight
 
     def changes(self, *, downbeats: list[float] | None = None) -> list[KeyChange]:
         """Modulations, each placed at a downbeat when downbeats are given."""
@@ -108,16 +146,28 @@ class Tonality:
         """Viterbi key per step; silent or unclear steps inherit their neighbours' key."""
         if len(self.logits) == 0:
             return np.zeros(0, dtype=int)
-        smoothed = uniform_filter1d(self.logits, SMOOTHING_LOGITS, axis=0, mode="nearest")
-        emission = np.log(np.apply_along_axis(_softmax, 1, smoothed) + 1e-9)
+        emission = self._evidence(smoothing=SMOOTHING_LOGITS)
         emission[self.level < MIN_LEVEL] = 0.0
         path = _viterbi(emission, SWITCH_PENALTY)
         return _merge_short_runs(path, int(round(MIN_SEGMENT_S / LOGIT_PERIOD_S)))
 
+    @cached_property
+    def _step_evidence(self) -> np.ndarray:
+        return self._evidence(smoothing=1)
+
+    def _evidence(self, *, smoothing: int) -> np.ndarray:
+        """Per step, the log-probability of each key: CNN plus profiles, over `smoothing` steps."""
+        logits = uniform_filter1d(self.logits, smoothing, axis=0, mode="nearest")
+        pitch = uniform_filter1d(self.pitch_classes, smoothing, axis=0, mode="nearest")
+        correlations = np.array([key_correlations(row) for row in pitch]).reshape(-1, 24)
+        return (np.log(np.apply_along_axis(_softmax, 1, logits) + 1e-9)
+                + np.log(np.apply_along_axis(_softmax, 1, PROFILE_SHARPNESS * correlations) + 1e-9))
+
     def _locate(self, step: int, before: int, after: int, left: int, right: int,
                 downbeats: list[float] | None) -> float:
         """The time between steps `left` and `right` that best splits `before` from `after`."""
-        margin = self.logits[left:right, before] - self.logits[left:right, after]
+        evidence = self._step_evidence
+        margin = evidence[left:right, before] - evidence[left:right, after]
         # Split after step k: evidence for `before` up to k, for `after` from k on.
         scores = np.concatenate([[0.0], np.cumsum(margin)])
         split = left + int(np.argmax(scores[1:-1])) + 1 if right - left > 1 else step
@@ -134,14 +184,18 @@ def harmonic_spectrum(audio: Audio) -> torch.Tensor:
                                       fps=SPECTRUM_FPS)
 
 
-def analyze_tonality(audio: Audio, *, spectrum: torch.Tensor | None = None) -> Tonality:
-    """Run the key network once over the song.
+def analyze_tonality(audio: Audio, *, spectrum: torch.Tensor | None = None,
+                     use_network: bool = True) -> Tonality:
+    """Run the key network once over the song, and read its chroma.
 
     Parameters
     ----------
     audio : Audio
     spectrum : torch.Tensor, optional
         `harmonic_spectrum(audio)`, when the caller already has it (chords use it too).
+    use_network : bool
+        False for licence-clean mode: madmom's key CNN (CC BY-NC-SA weights) is left out
+        and its logits are zeros, a uniform opinion, so only the key profiles decide.
     """
     if spectrum is None:
         spectrum = harmonic_spectrum(audio)
@@ -149,11 +203,30 @@ def analyze_tonality(audio: Audio, *, spectrum: torch.Tensor | None = None) -> T
                                     num_bands=24, fmin=65, fmax=2100, norm_filters=True)
     steps = len(spec) // FRAMES_PER_LOGIT
     if steps == 0:
-        return Tonality(logits=np.zeros((0, 24)), level=np.zeros(0), duration_s=audio.duration_s)
-    maps = run_convolutional(key_network(), spec)  # (steps, bins, 24)
-    logits = maps.mean(dim=1).numpy().astype(np.float64)
+        return Tonality(logits=np.zeros((0, 24)), level=np.zeros(0), duration_s=audio.duration_s,
+                        pitch_classes=np.zeros((0, 12)), pitch_weight=np.zeros(0))
+    if use_network:
+        maps = run_convolutional(key_network(), spec)  # (steps, bins, 24)
+        logits = maps.mean(dim=1).numpy().astype(np.float64)
+    else:
+        logits = np.zeros((steps, 24))
     level = spec[: steps * FRAMES_PER_LOGIT].reshape(steps, -1).amax(dim=1).numpy()
-    return Tonality(logits=logits[:steps], level=level, duration_s=audio.duration_s)
+    pitch_classes, pitch_weight = _pitch_steps(chroma(spectrum.numpy()), steps)
+    return Tonality(logits=logits[:steps], level=level, duration_s=audio.duration_s,
+                    pitch_classes=pitch_classes, pitch_weight=pitch_weight)
+
+
+def _pitch_steps(frames: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chroma frames (10 fps) summed per key step, with their summed energy.
+
+    A span's profile, the sum divided by the energy, is the mean of its frames normalised
+    to sum 1, each weighted by its energy: loud frames count more, silence not at all.
+    """
+    per_step = FRAMES_PER_LOGIT * SPECTRUM_FPS // KEY_FPS
+    frames = frames[: steps * per_step]
+    frames = np.concatenate([frames, np.zeros((steps * per_step - len(frames), 12))])
+    return (frames.reshape(steps, per_step, 12).sum(axis=1).astype(np.float64),
+            frames.sum(axis=1).reshape(steps, per_step).sum(axis=1).astype(np.float64))
 
 
 def _softmax(values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,140 @@
+"""The chat's view of the song store: the stored analyses, loaded once, and songs found by name.
+
+Questions name songs loosely ("synth01", "the waltz", "Fixture Song"); `find_songs` matches
+titles and file names fuzzily. Analyses are read from the store once per song and version,
+so a turn of the deterministic answerer costs no store round trip.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from linernotes.tools.schema import SongAnalysis
+
+if TYPE_CHECKING:
+    from linernotes.memory.store import SongStore
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Words that name no song in particular.
+_COMMON = {"the", "a", "an", "of", "and", "song", "track", "flac", "wav", "mp3", "ogg", "my", "in", "at", "is"}
+
+
+def normalised_words(text: str) -> list[str]:
+    """Lower-case words, with `_`, `-` and `.` as separators: "synth01_pop-2.flac" -> [synth01, pop, 2, flac]."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass(kw_only=True)
+class LibrarySong:
+    """A stored song as the chat sees it: its id, its name and its full analysis."""
+
+    id: str
+    name: str  # title (with artist), else the file name
+    analysis: SongAnalysis
+
+    @property
+    def names(self) -> list[str]:
+        """Every name a user may call it by: title, file name, file stem."""
+        source = self.analysis.source
+        stem = PurePath(source.path.replace("\\", "/")).stem
+        return [name for name in dict.fromkeys([self.name, source.title or "", PurePath(source.path).name, stem]) if name]
+
+
+def _match_score(song: LibrarySong, words: list[str], text: str) -> float:
+    """How well the question names the song: 1 for a whole name in the text, less for fuzzy word matches."""
+    joined = " ".join(words)
+    best = 0.0
+    for name in song.names:
+        name_words = [word for word in normalised_words(name) if word not in _COMMON]
+        if not name_words:
+            continue
+        if re.search(rf"(?<![a-z0-9]){re.escape(' '.join(name_words))}(?![a-z0-9])", joined):
+            best = max(best, 1.0 + 0.01 * len(name_words))
+            continue
+        hits = 0.0
+        for name_word in name_words:
+            if name_word in words:
+                hits += 1.0
+            elif len(name_word) >= 4 and difflib.get_close_matches(name_word, words, n=1, cutoff=0.8):
+                hits += 0.8
+        best = max(best, 0.9 * hits / len(name_words))
+    return best
+
+
+@dataclass(kw_only=True)
+class Library:
+    """The songs of a store, with their analyses; `refresh` picks up songs stored since."""
+
+    store: SongStore | None = None
+    songs: list[LibrarySong] = field(default_factory=list)
+    _stamps: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of_analyses(cls, analyses: list[SongAnalysis]) -> "Library":
+        """A library held in memory only (tests, benchmarks, a notebook without a store)."""
+        return cls(songs=[LibrarySong(id=analysis.source.sha256, name=display_name(analysis), analysis=analysis)
+                          for analysis in analyses])
+
+    def refresh(self) -> "Library":
+        """Reload the song list from the store; analyses are read only for new or rewritten songs."""
+        if self.store is None:
+            return self
+        records = self.store.list_songs()
+        known = {song.id: song for song in self.songs}
+        songs = []
+        for record in records:
+            song = known.get(record.id)
+            if song is None or self._stamps.get(record.id) != record.stored_at:
+                analysis = self.store.get_analysis(record.id)
+                if analysis is None:
+                    continue
+                song = LibrarySong(id=record.id, name=record.display_name, analysis=analysis)
+                self._stamps[record.id] = record.stored_at
+            songs.append(song)
+        self.songs = songs
+        return self
+
+    def get(self, song_id: str | None) -> LibrarySong | None:
+        """The song with this id (or unique id prefix), else None."""
+        if not song_id:
+            return None
+        found = [song for song in self.songs if song.id.startswith(song_id)]
+        return found[0] if len(found) == 1 else None
+
+    def find_songs(self, text: str) -> list[LibrarySong]:
+        """The songs the text names, best match first (ties all returned); [] when it names none."""
+        words = normalised_words(text)
+        scored = [(_match_score(song, words, text), song) for song in self.songs]
+        scored = [(score, song) for score, song in scored if score >= 0.6]
+        if not scored:
+            by_id = self.get(text.strip())
+            return [by_id] if by_id else []
+        top = max(score for score, _ in scored)
+        return [song for score, song in sorted(scored, key=lambda pair: -pair[0]) if score >= top - 1e-9]
+
+    def find_song(self, text: str) -> LibrarySong | None:
+        """The one song the text names, else None (no match, or several equally good)."""
+        found = self.find_songs(text)
+        return found[0] if len(found) == 1 else None
+
+
+def without_names(text: str, songs: list[LibrarySong]) -> str:
+    """The text with the songs' names blanked out, so that "synth01_pop_modulation" asks nothing about keys."""
+    for song in songs:
+        for name in sorted(song.names, key=len, reverse=True):
+            words = [re.escape(word) for word in normalised_words(name)]
+            if words:
+                text = re.sub(r"[\W_]*".join(words), " ", text, flags=re.I)
+    return text
+
+
+def display_name(analysis: SongAnalysis) -> str:
+    """Title (with artist when known), else the file name, as the store shows it."""
+    source = analysis.source
+    if source.title:
+        return f"{source.artist} - {source.title}" if source.artist else source.title
+    return PurePath(source.path.replace("\\", "/")).name
