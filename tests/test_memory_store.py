@@ -1,15 +1,10 @@
 """The song store against real Chroma: embedded on disk and a Chroma server on 127.0.0.1.
 
 The server is `$LINERNOTES_TEST_CHROMA_URL` when CI started one (.ci/chroma_server.sh),
-else one this module starts itself with the same script.
+else one the session starts itself with the same script (tests/conftest.py).
 """
 
 from __future__ import annotations
-
-import os
-import socket
-import subprocess
-from pathlib import Path
 
 import pytest
 from memory_factory import make_analysis, render
@@ -18,28 +13,8 @@ from linernotes.memory import store as store_module
 from linernotes.memory.documents import segment_document
 from linernotes.memory.store import AmbiguousSong, NoAudioEmbedding, SongNotFound, SongStore
 
-SERVER_SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "chroma_server.sh"
 PIECE = [60, 64, 67, 72, 67, 64, 65, 69]  # C major arpeggios
 OTHER_PIECE = [61, 66, 70, 73, 70, 66, 68, 63]  # a different set of pitch classes
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    url = os.environ.get("LINERNOTES_TEST_CHROMA_URL")
-    if url:
-        yield url
-        return
-    port = str(_free_port())
-    started = subprocess.run([str(SERVER_SCRIPT), "start", port], capture_output=True, text=True)
-    assert started.returncode == 0, started.stderr
-    yield started.stdout.strip()
-    subprocess.run([str(SERVER_SCRIPT), "stop", port], check=True)
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -8,7 +8,6 @@ real narrative and store write and skips only the engine.
 from __future__ import annotations
 
 from cli_songs import cached_song, cli_env, describe_with
-from test_memory_store import server_url  # noqa: F401  (the Chroma server fixture, shared)
 
 from linernotes.memory.store import SongStore
 

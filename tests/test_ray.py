@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,26 +15,6 @@ import soundfile as sf
 from linernotes.tools.synth import render_demo_song
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'linernotes[ray]')")
-SERVER_SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "chroma_server.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    url = os.environ.get("LINERNOTES_TEST_CHROMA_URL")
-    if url:
-        yield url
-        return
-    port = str(_free_port())
-    started = subprocess.run([str(SERVER_SCRIPT), "start", port], capture_output=True, text=True)
-    assert started.returncode == 0, started.stderr
-    yield started.stdout.strip()
-    subprocess.run([str(SERVER_SCRIPT), "stop", port], check=True)
 
 
 @pytest.fixture
