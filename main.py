@@ -1,4 +1,4 @@
-"""Command line: `describe FILE`, and `linernotes` with its subcommands.
+"""Command line: `describe PATH...`, and `linernotes` with its subcommands.
 
 A thin layer over the engine, the store and the agent: it parses arguments, shows progress on
 stderr, and turns every expected failure into one line on stderr and a non-zero exit.
@@ -218,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("-v", "--verbose", action="store_true", help="show pip's output")
     setup.set_defaults(run=_setup)
 
-    evaluate = commands.add_parser("eval", help="measure accuracy, faithfulness or speed")
+    evaluate = commands.add_parser("eval", help="measure accuracy, narrative, chat, faithfulness, speed or memory")
     from linernotes.evals.cli import add_eval_arguments
 
     add_eval_arguments(evaluate)
