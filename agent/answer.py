@@ -23,6 +23,24 @@ if TYPE_CHECKING:
 _ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
 
 
+# Library superlatives: (the measure, how it is written, the asks that rank highest first,
+# what to say when no song has it). A tempo of 0 counts as none measured.
+_SUPERLATIVES = {
+    ask: spec
+    for asks, spec in [
+        (("fastest", "slowest"), (lambda analysis: analysis.summary.bpm or None,
+                                  lambda bpm: f"{bpm:.0f} BPM", ("fastest",),
+                                  "No tempo was measured for any song.")),
+        (("longest", "shortest"), (lambda analysis: analysis.source.duration_s, format_time, ("longest",),
+                                   "No song has a duration.")),
+        (("loudest", "quietest"), (lambda analysis: analysis.summary.loudness_lufs,
+                                   lambda lufs: f"{lufs:.1f} LUFS", ("loudest",),
+                                   "No loudness was measured for any song.")),
+    ]
+    for ask in asks
+}
+
+
 class Citation(BaseModel):
     """A span of a song an answer rests on."""
 
@@ -436,27 +454,14 @@ class Answerer:
         def key_of(song: LibrarySong) -> str:
             return song.analysis.summary.key or "no clear key"
 
-        if ask in ("fastest", "slowest"):
-            timed = [song for song in songs if song.analysis.summary.bpm]
-            ranked = sorted(timed, key=lambda song: song.analysis.summary.bpm, reverse=ask == "fastest")
+        if ask in _SUPERLATIVES:
+            measure, shown, highest_first, unmeasured = _SUPERLATIVES[ask]
+            ranked = sorted((song for song in songs if measure(song.analysis) is not None),
+                            key=lambda song: measure(song.analysis), reverse=ask in highest_first)
             if not ranked:
-                return Reply(text="No tempo was measured for any song.", question=question)
-            top = ranked[0]
-            text = (f"The {ask} song is {top.name}, at {top.analysis.summary.bpm:.0f} BPM. "
-                    f"All: {listed(ranked, lambda song: f'{song.analysis.summary.bpm:.0f} BPM')}.")
-        elif ask in ("longest", "shortest"):
-            ranked = sorted(songs, key=lambda song: song.analysis.source.duration_s, reverse=ask == "longest")
-            top = ranked[0]
-            text = (f"The {ask} song is {top.name}, at {format_time(top.analysis.source.duration_s)}. "
-                    f"All: {listed(ranked, lambda song: format_time(song.analysis.source.duration_s))}.")
-        elif ask in ("loudest", "quietest"):
-            measured = [song for song in songs if song.analysis.summary.loudness_lufs is not None]
-            ranked = sorted(measured, key=lambda song: song.analysis.summary.loudness_lufs, reverse=ask == "loudest")
-            if not ranked:
-                return Reply(text="No loudness was measured for any song.", question=question)
-            top = ranked[0]
-            text = (f"The {ask} song is {top.name}, at {top.analysis.summary.loudness_lufs:.1f} LUFS. "
-                    f"All: {listed(ranked, lambda song: f'{song.analysis.summary.loudness_lufs:.1f} LUFS')}.")
+                return Reply(text=unmeasured, question=question)
+            text = (f"The {ask} song is {ranked[0].name}, at {shown(measure(ranked[0].analysis))}. "
+                    f"All: {listed(ranked, lambda song: shown(measure(song.analysis)))}.")
         elif ask in ("minor", "major"):
             selected = [song for song in songs if (key_identity(key_of(song)) or (None, ""))[1] == ask]
             text = self._selection(selected, (f"are in a {ask} key", f"is in a {ask} key"), key_of)

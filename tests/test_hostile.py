@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from agent_fixtures import song_analysis
+from cli_songs import cached_song
 from fake_openai import FakeOpenAI
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -165,27 +166,10 @@ def test_the_markdown_export_escapes_tags():
 
 def test_an_api_key_never_reaches_output_logs_cache_or_store(tmp_path):
     """describe with a key against a server that quotes it back in its error."""
-    from linernotes.tools import cache
-    from linernotes.tools.analyze import AnalysisConfig
-    from linernotes.tools.audio import file_sha256
-
     data_dir = tmp_path / "data"
-    path = tmp_path / "song.wav"
-    sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * np.arange(22050 * 2) / 22050), 22050)
-    analysis = song_analysis()
-    analysis = analysis.model_copy(update={"source": analysis.source.model_copy(
-        update={"sha256": file_sha256(path), "path": str(path)})})
+    path = Path(cached_song(tmp_path, name="song", data_dir=data_dir).source.path)
     env = {**os.environ, "LINERNOTES_DATA_DIR": str(data_dir), "OPENAI_API_KEY": SECRET}
     env.pop("LINERNOTES_CHROMA_URL", None)
-    previous = os.environ.get("LINERNOTES_DATA_DIR")
-    os.environ["LINERNOTES_DATA_DIR"] = str(data_dir)
-    try:
-        cache.save(analysis, AnalysisConfig().cache_tag())
-    finally:
-        if previous is None:
-            os.environ.pop("LINERNOTES_DATA_DIR")
-        else:
-            os.environ["LINERNOTES_DATA_DIR"] = previous
     outputs = []
     for mode in ("unauthorized", "echo"):
         with FakeOpenAI(mode) as server:

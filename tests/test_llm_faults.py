@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 from agent_fixtures import song_analysis
+from cli_songs import cached_song
 from fake_openai import FakeOpenAI
 
 from linernotes.agent import local_llm, providers
@@ -109,19 +109,8 @@ def test_a_missing_model_file_falls_back_with_a_warning(monkeypatch, capsys):
 
 def _cached_song(tmp_path: Path) -> tuple[Path, Path]:
     """A small file whose analysis is already in the cache, so describe only narrates."""
-    from linernotes.tools import cache
-    from linernotes.tools.analyze import AnalysisConfig
-    from linernotes.tools.audio import file_sha256
-
     data_dir = tmp_path / "data"
-    path = tmp_path / "song.wav"
-    sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * np.arange(22050 * 2) / 22050), 22050)
-    analysis = song_analysis()
-    analysis = analysis.model_copy(update={"source": analysis.source.model_copy(
-        update={"sha256": file_sha256(path), "path": str(path)})})
-    os.environ["LINERNOTES_DATA_DIR"] = str(data_dir)
-    cache.save(analysis, AnalysisConfig().cache_tag())
-    return path, data_dir
+    return Path(cached_song(tmp_path, name="song", data_dir=data_dir).source.path), data_dir
 
 
 @pytest.mark.parametrize("mode,code", [("echo", 0), ("die", 3)])
