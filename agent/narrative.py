@@ -8,6 +8,7 @@ verified like any other; what fails twice is replaced by the deterministic text.
 from __future__ import annotations
 
 import re
+import time
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -94,12 +95,26 @@ def split_opening(text: str) -> tuple[str, str]:
     return (match.group(1), match.group(2).strip()) if match else (text.strip(), "")
 
 
-def rewrite_transitions(model: BaseChatModel, sentences: list[str]) -> list[str | None]:
-    """One LLM call rewriting every section's opening sentence; None where a line is missing.
+def rewrite_transitions(model: BaseChatModel, sentences: list[str], *, batch: int = 5,
+                        budget_s: float | None = None) -> list[str | None]:
+    """Every section's opening sentence rewritten, `batch` to a call; None where a line is missing.
 
-    Batching keeps the embedded model inside its time budget: one prompt, one reply, for
-    the whole song's transitions instead of a call per paragraph.
+    Batching keeps the embedded model inside its time budget: a few prompts for the whole
+    song's transitions instead of a call per paragraph, each short enough to finish within
+    the model's per-call limit on 2 cores. No batch starts after `budget_s` seconds.
     """
+    started = time.perf_counter()
+    rewritten: list[str | None] = []
+    for first in range(0, len(sentences), batch):
+        part = sentences[first:first + batch]
+        if budget_s is not None and time.perf_counter() - started >= budget_s:
+            rewritten += [None] * len(part)
+            continue
+        rewritten += _rewrite_batch(model, part)
+    return rewritten
+
+
+def _rewrite_batch(model: BaseChatModel, sentences: list[str]) -> list[str | None]:
     messages = [SystemMessage(content=TRANSITIONS_SYSTEM), HumanMessage(content=transitions_prompt(sentences))]
     words = sum(len(sentence.split()) for sentence in sentences)
     reply = model.invoke(messages, max_tokens=int(words * 2.2) + 6 * len(sentences)).text

@@ -101,6 +101,12 @@ class Arc(BaseModel):
     moods: list[str | None]
 
 
+class KeySpan(BaseModel):
+    start: float
+    end: float
+    key: str | None  # None: no key clear enough to name
+
+
 class Outline(BaseModel):
     song_id: str
     character: Character
@@ -108,6 +114,7 @@ class Outline(BaseModel):
     sections: list[SectionPlan]
     events: list[Moment] = []  # every temporal fact, in time order
     moments: list[Moment]  # the ones the key-moments list shows (every key change among them)
+    key_path: list[KeySpan] = []  # the key over time as the narrative tells it
 
 
 def energy_shape(energy: list[float | None]) -> ShapeName | None:
@@ -206,12 +213,6 @@ def fold_fragments(sections: list[Segment], *, min_s: float) -> tuple[list[Segme
 
 
 # The key path -------------------------------------------------------------------------
-
-class KeySpan(BaseModel):
-    start: float
-    end: float
-    key: str | None  # None: no key clear enough to name
-
 
 def key_path(
     analysis: SongAnalysis,
@@ -566,7 +567,7 @@ def build_outline(
         moods=[plan.moods[0] if plan.moods else None for plan in plans],
     )
     return Outline(song_id=analysis.source.sha256, character=character, arc=arc, sections=plans,
-                   events=events, moments=select_moments(events, max_moments=max_moments))
+                   events=events, moments=select_moments(events, max_moments=max_moments), key_path=path)
 
 
 def _name_unique(plans: list[SectionPlan]) -> None:

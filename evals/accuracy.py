@@ -24,6 +24,9 @@ from linernotes.evals.peers import PEERS, peer_annotations
 from linernotes.tools.schema import SongAnalysis
 
 ENGINE = "linernotes"
+# The engine's modes as systems of the table: the default, and licence-clean mode
+# (`AnalysisConfig(noncommercial_models=False)`: no madmom model files).
+ENGINES = {"default": ENGINE, "clean": f"{ENGINE}-clean"}
 METRICS = (
     "key_weighted", "key_none", "tempo_acc1", "tempo_acc2", "beats_f", "downbeats_f",
     "chords_majmin", "chords_sevenths", "chords_mirex", "boundaries_f@0.5s", "boundaries_f@3s",
@@ -90,7 +93,7 @@ def run_accuracy(
     directory: str | Path,
     *,
     peers: list[str] = list(PEERS),
-    engine: bool = True,
+    engines: tuple[str, ...] = ("default",),
     limit: int | None = None,
     progress: Progress | None = None,
 ) -> AccuracyReport:
@@ -102,8 +105,9 @@ def run_accuracy(
         A folder of audio files each beside a `NAME.gt.json`, searched recursively.
     peers : list of str
         Any of "essentia", "librosa", "madmom"; their results are cached by file hash.
-    engine : bool
-        Also run linernotes itself (`tools.analyze.analyze`, cache off).
+    engines : tuple of str
+        The linernotes modes to score (`ENGINES`: "default", "clean"), each analysed by
+        `linernotes.analyze` with the cache off; empty for the peers alone.
     limit : int, optional
         Score only the first `limit` files.
     progress : callable, optional
@@ -112,20 +116,22 @@ def run_accuracy(
     unknown = set(peers) - set(PEERS)
     if unknown:
         raise ValueError(f"unknown peers {sorted(unknown)}; choose from {', '.join(PEERS)}")
+    if set(engines) - set(ENGINES):
+        raise ValueError(f"unknown engine modes {sorted(set(engines) - set(ENGINES))}; choose from {', '.join(ENGINES)}")
     truths = discover(directory, limit=limit)
-    systems = ([ENGINE] if engine else []) + list(peers)
+    systems = [ENGINES[mode] for mode in engines] + list(peers)
     rows: list[AccuracyRow] = []
     for index, truth in enumerate(truths):
         if progress:
             progress(truth.label, index / max(len(truths), 1))
-        if engine:
-            rows.append(_engine_row(truth))
+        rows += [_engine_row(truth, mode=mode) for mode in engines]
         rows += [_peer_row(truth, peer) for peer in peers]
     if progress:
         progress("done", 1.0)
     command = f"linernotes eval accuracy {directory}" + (
         f" --peers {','.join(peers)}" if peers else " --peers none") + (
-        f" --limit {limit}" if limit is not None else "")
+        f" --limit {limit}" if limit is not None else "") + (
+        f" --engines {','.join(engines)}" if tuple(engines) != ("default",) else "")
     return AccuracyReport(
         command=command,
         directory=str(directory),
@@ -137,18 +143,20 @@ def run_accuracy(
     )
 
 
-def _engine_row(truth: GroundTruth) -> AccuracyRow:
+def _engine_row(truth: GroundTruth, *, mode: str = "default") -> AccuracyRow:
     from linernotes.agent.describe import analyze
     from linernotes.tools.analyze import AnalysisConfig
 
+    system = ENGINES[mode]
     started = time.perf_counter()
     try:
-        analysis = analyze(truth.audio_path, config=AnalysisConfig(use_cache=False))
+        analysis = analyze(truth.audio_path, config=AnalysisConfig(
+            use_cache=False, noncommercial_models=mode != "clean"))
     except Exception as error:  # one failing file is a result to report, not a reason to stop
-        return AccuracyRow(file=truth.label, system=ENGINE, scores={},
+        return AccuracyRow(file=truth.label, system=system, scores={},
                            error=f"{type(error).__name__}: {error}")
     estimate = annotation_from_analysis(analysis)
-    return AccuracyRow(file=truth.label, system=ENGINE,
+    return AccuracyRow(file=truth.label, system=system,
                        scores=score(truth.annotation, estimate),
                        seconds=round(time.perf_counter() - started, 2))
 

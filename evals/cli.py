@@ -17,6 +17,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     accuracy.add_argument("--peers", default="essentia,librosa,madmom",
                           help="comma-separated peers, or 'none'")
     accuracy.add_argument("--limit", type=int, default=None, help="score only the first N files")
+    accuracy.add_argument("--engines", default="default",
+                          help="comma-separated linernotes modes: default, clean (licence-clean), or 'none'")
     faithfulness = kinds.add_parser("faithfulness", help="check narratives against the analysis")
     faithfulness.add_argument("directory", type=Path)
     faithfulness.add_argument("--providers", default="none",
@@ -77,7 +79,8 @@ def run_eval(args: argparse.Namespace) -> int:
         from linernotes.evals.accuracy import run_accuracy
 
         peers = [] if args.peers == "none" else [p for p in args.peers.split(",") if p]
-        result = run_accuracy(args.directory, peers=peers, limit=args.limit)
+        engines = () if args.engines == "none" else tuple(mode for mode in args.engines.split(",") if mode)
+        result = run_accuracy(args.directory, peers=peers, engines=engines, limit=args.limit)
     elif args.eval_kind == "faithfulness":
         from linernotes.evals.faithfulness import run_faithfulness
 

@@ -370,6 +370,7 @@ def summary_rows(scores: list[SongScore]) -> list[dict]:
                 sum(score.truth_correct_where_analysis_right for score in mine) / max(1, right),
             "truth_claims": sum(score.truth_claims for score in mine),
             "median_seconds": sorted(score.seconds for score in mine)[len(mine) // 2],
+            "max_seconds": max(score.seconds for score in mine),
             "llm_paragraphs": sum(score.llm_paragraphs for score in mine),
         })
     return rows
@@ -378,12 +379,13 @@ def summary_rows(scores: list[SongScore]) -> list[dict]:
 def to_markdown(rows: list[dict]) -> str:
     """The README table."""
     lines = ["| provider | songs | contradictions | repeated sentences | flicker / song | fact coverage "
-             "| truth-checked claims correct (all / where the analysis is right) | narrative s (median) "
+             "| truth-checked claims correct (all / where the analysis is right) | narrative s (median / max) "
              "| paragraphs the LLM rewrote |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['provider']} | {row['songs']} | {row['contradictions']} | "
                      f"{row['repeated_sentences']:.1%} | {row['flicker_per_song']:.2f} | {row['coverage']:.0%} | "
                      f"{row['truth_correct']:.0%} / {row['truth_correct_where_analysis_right']:.0%} "
-                     f"({row['truth_claims']} claims) | {row['median_seconds']:.1f} | {row['llm_paragraphs']} |")
+                     f"({row['truth_claims']} claims) | {row['median_seconds']:.1f} / {row['max_seconds']:.1f} "
+                     f"| {row['llm_paragraphs']} |")
     return "\n".join(lines)

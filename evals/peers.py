@@ -89,8 +89,9 @@ def _version(peer: str) -> str:
 
 def run_essentia(audio: Audio) -> Annotation:
     """Essentia's KeyExtractor and RhythmExtractor2013 with their defaults."""
-    import essentia.standard as es
+    from linernotes.tools.essentia_models import essentia_standard
 
+    es = essentia_standard()  # without TensorFlow's CUDA notices
     samples = audio.at(44100)
     tonic, scale, _strength = es.KeyExtractor(sampleRate=44100)(samples)
     bpm, ticks, confidence, _estimates, _intervals = es.RhythmExtractor2013(

@@ -220,8 +220,9 @@ def _engine_task(path: Path, spawned_at: float) -> dict:
 
 
 def _music_extractor_task(path: Path, spawned_at: float) -> dict:
-    import essentia.standard as es
+    from linernotes.tools.essentia_models import essentia_standard
 
+    es = essentia_standard()  # without TensorFlow's CUDA notices
     started = time.perf_counter()
     es.MusicExtractor()(str(path))
     return {"stages": {"music_extractor": round(time.perf_counter() - started, 3)}}

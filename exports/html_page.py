@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from linernotes.exports.lanes import (
-    beat_positions, chord_regions, cluster_colour, cluster_letters, key_regions, vocal_regions,
+    beat_positions, chord_regions, cluster_colour, cluster_letters, key_change_marks, narrated_key_regions,
+    vocal_regions,
 )
 from linernotes.tools.schema import SongAnalysis, Tag
 from linernotes.tools.vocabulary import chord_symbol, format_time
@@ -27,9 +28,9 @@ def _summary_rows(analysis: SongAnalysis) -> list[tuple[str, str]]:
     summary, source = analysis.summary, analysis.source
     rows = [("duration", f"{format_time(source.duration_s)} ({source.sample_rate} Hz, {source.channels} ch)"),
             ("key", f"{summary.key} (confidence {summary.key_confidence:.2f})" if summary.key else "no clear key")]
-    if analysis.key_changes:
-        rows.append(("modulations", "; ".join(f"{format_time(c.time)} {c.from_key} → {c.to_key}"
-                                              for c in analysis.key_changes)))
+    if changes := key_change_marks(narrated_key_regions(analysis)):
+        rows.append(("modulations", "; ".join(f"{format_time(time)} {before} → {after}"
+                                              for time, before, after in changes)))
     rows.append(("tempo", f"{summary.bpm:.1f} BPM, {summary.time_signature or 'metre unclear'}"
                  if summary.bpm else "no steady tempo"))
     if summary.loudness_lufs is not None:
@@ -88,7 +89,7 @@ def timeline_svg(analysis: SongAnalysis) -> str:
                          colours=[cluster_colour(s.cluster, clusters=clusters) for s in sections],
                          labels=[f"{s.label} {s.cluster}" for s in sections])
     parts.append(_polyline(analysis.loudness_curve, duration=duration, top=64, height=26, css="loudness"))
-    keys = key_regions(analysis)
+    keys = narrated_key_regions(analysis)
     parts += _lane_rects(keys, y=106, height=20, duration=duration, css="key",
                          colours=["#e5cf9f" if index % 2 == 0 else "#f3e3c3" for index in range(len(keys))])
     chords = chord_regions(analysis)

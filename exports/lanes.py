@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from linernotes.tools.schema import SongAnalysis
 
 # Colour-blind-safe (Okabe–Ito), one per cluster letter; repeats of a letter share its colour.
+NO_CLEAR_KEY = "no clear key"
 CLUSTER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 
 
@@ -57,6 +58,21 @@ def key_regions(analysis: SongAnalysis) -> list[Region]:
         start, key = change.time, change.to_key
     regions.append(Region(start, duration, key))
     return regions
+
+
+def narrated_key_regions(analysis: SongAnalysis) -> list[Region]:
+    """The key over time as the narrative tells it (`agent.outline`): brief or unsure stretches
+    are folded away, and a stretch with no clear key is labelled so. The views a reader sets
+    beside the prose (the picture, the HTML page) draw these; JAMS and .lab keep the measured path.
+    """
+    from linernotes.agent.outline import build_outline
+
+    return [Region(span.start, span.end, span.key or NO_CLEAR_KEY) for span in build_outline(analysis).key_path]
+
+
+def key_change_marks(regions: list[Region]) -> list[tuple[float, str, str]]:
+    """(time, from, to) at each border between two regions of `regions`."""
+    return [(after.start, before.label, after.label) for before, after in zip(regions, regions[1:])]
 
 
 def vocal_regions(analysis: SongAnalysis) -> list[Region]:

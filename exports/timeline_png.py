@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 
 from linernotes.exports.lanes import (
-    Region, beat_positions, chord_regions, cluster_colour, cluster_letters, key_regions, vocal_regions,
+    Region, beat_positions, chord_regions, cluster_colour, cluster_letters, key_change_marks, narrated_key_regions,
+    vocal_regions,
 )
 from linernotes.tools.schema import SongAnalysis
 from linernotes.tools.vocabulary import chord_identity, chord_symbol, format_time
@@ -65,16 +66,16 @@ def timeline_png(analysis: SongAnalysis, *, width_in: float = 14.0, dpi: int = 1
         loudness_axis.plot(times, values, color="#222222", linewidth=1.0)
         loudness_axis.set_ylim(floor, max(values) + 0.25 * (max(values) - floor + 1))
     loudness_axis.set_ylabel("loudness\n(LUFS, short-term)", fontsize=8)
-    for order, change in enumerate(analysis.key_changes):
+    keys = narrated_key_regions(analysis)
+    for order, (time, from_key, to_key) in enumerate(key_change_marks(keys)):
         for axis in (loudness_axis, key_axis):
-            axis.axvline(change.time, color="#C00000", linestyle="--", linewidth=1.3)
-        near_end = change.time > 0.8 * duration
-        loudness_axis.text(change.time, 0.82 - 0.1 * (order % 2), f" {change.from_key} → {change.to_key} ", color="#C00000",
+            axis.axvline(time, color="#C00000", linestyle="--", linewidth=1.3)
+        near_end = time > 0.8 * duration
+        loudness_axis.text(time, 0.82 - 0.1 * (order % 2), f" {from_key} → {to_key} ", color="#C00000",
                            transform=loudness_axis.get_xaxis_transform(), fontsize=8.5, va="top",
                            ha="right" if near_end else "left",
                            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
 
-    keys = key_regions(analysis)
     _lane(key_axis, keys, colours=["#f3e3c3" if index % 2 else "#e5cf9f" for index in range(len(keys))],
           min_label_s=duration / 40, font=9)
     if not keys:

@@ -15,9 +15,11 @@ from linernotes.exports.formats import FormatError, format_of, parse_formats, re
 from linernotes.exports.html_page import html_page
 from linernotes.exports.jams_file import jams_key, jams_text
 from linernotes.exports.lab import lab_files
-from linernotes.exports.lanes import CLUSTER_COLOURS, beat_positions, key_regions, vocal_regions
+from linernotes.exports.lanes import (
+    CLUSTER_COLOURS, beat_positions, key_change_marks, key_regions, narrated_key_regions, vocal_regions,
+)
 from linernotes.exports.timeline_png import timeline_png
-from linernotes.tools.schema import Narrative
+from linernotes.tools.schema import KeyChange, Narrative
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,21 @@ def test_lanes(analysis):
     positions = beat_positions(analysis)
     assert [position for _, position in positions[:9]] == [1, 2, 3, 4, 1, 2, 3, 4, 1]
     assert all(position == 1 for time, position in positions if time % 2.0 == 0)
+
+
+def test_the_views_beside_the_prose_show_the_narrated_key_path(analysis, tmp_path):
+    """A 2 s flicker to G major is in the measured path (JSON, JAMS, .lab) but is no event:
+    the picture and the HTML page show the key path the narrative tells."""
+    flicker = [KeyChange(time=20.0, from_key="C major", to_key="G major", confidence=0.7),
+               KeyChange(time=22.0, from_key="G major", to_key="C major", confidence=0.7),
+               *analysis.key_changes]
+    flickering = analysis.model_copy(update={"key_changes": flicker})
+    assert [r.label for r in key_regions(flickering)] == ["C major", "G major", "C major", "A minor"]
+    narrated = narrated_key_regions(flickering)
+    assert [(r.start, r.end, r.label) for r in narrated] == [(0.0, 40.0, "C major"), (40.0, 60.0, "A minor")]
+    assert key_change_marks(narrated) == [(40.0, "C major", "A minor")]
+    page = html_page(flickering, html_dir=tmp_path)
+    assert "0:40 C major → A minor" in page and "G major" not in page
 
 
 def test_beats_before_the_first_downbeat_count_back(analysis):

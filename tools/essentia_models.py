@@ -162,7 +162,7 @@ def discover(folder: str | Path) -> tuple[list[Head], dict[str, Embedder]]:
     return heads, embedders
 
 
-def _standard():
+def essentia_standard():
     """`essentia.standard`, without TensorFlow's CUDA chatter or Essentia's per-graph info lines."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when libtensorflow loads
     import essentia
@@ -176,7 +176,7 @@ def _standard():
 def tensorflow_available() -> bool:
     """Whether this Essentia build can run TensorFlow graphs (the essentia-tensorflow package)."""
     try:
-        return hasattr(_standard(), "TensorflowPredict2D")
+        return hasattr(essentia_standard(), "TensorflowPredict2D")
     except ImportError:
         return False
 
@@ -212,7 +212,7 @@ def unusable_reason(folder: str | Path) -> str | None:
 
 
 def _embed(audio: Audio, embedder: Embedder) -> np.ndarray:
-    standard = _standard()
+    standard = essentia_standard()
     options = {"graphFilename": str(embedder.graph), "input": embedder.input_node,
                "output": embedder.output_node, "patchSize": embedder.patch_frames,
                "patchHopSize": PATCH_HOPS[embedder.algorithm],
@@ -225,7 +225,7 @@ def _embed(audio: Audio, embedder: Embedder) -> np.ndarray:
 
 
 def _classify(embeddings: np.ndarray, head: Head) -> np.ndarray:
-    run = _standard().TensorflowPredict2D(graphFilename=str(head.graph),
+    run = essentia_standard().TensorflowPredict2D(graphFilename=str(head.graph),
                                           input=head.input_node, output=head.output_node)
     return np.asarray(run(embeddings.astype(np.float32)))
 
