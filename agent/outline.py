@@ -56,6 +56,7 @@ class Character(BaseModel):
     vocals: bool
     silent: bool
     notes: list[str]
+    spoken: bool = False  # the voice speaks rather than sings (Silero sure, the tagger's singing tags low)
     form: str | None = None  # "verse–chorus form with a bridge", "AABA", "through-composed"
     form_detail: str | None = None  # "the chorus comes back three times, the last a whole tone higher"
     melody: str | None = None  # "spans an octave and a fourth, from A3 to D5, in an arch"
@@ -557,6 +558,7 @@ def build_outline(
         instruments=[name for name in song_instruments[:4]
                      if any(presence.get(name, [False]))] or song_instruments[:4],
         vocals=any(vocals) if sections else summary.vocals.present,
+        spoken=summary.vocals.delivery == "speech",
         silent=summary.silent, notes=summary.notes, form=form, form_detail=form_detail,
         melody=_melody_words(analysis), tempo_feel=_tempo_feel(analysis),
     )

@@ -146,9 +146,10 @@ def write_overview(outline: Outline) -> str:
         sentences.append(rng.choice([
             f"The sound is built on {_join(song.instruments)}",
             f"The main colour{'s are' if len(song.instruments) > 1 else ' is'} {_join(song.instruments)}",
-        ]) + (", with vocals." if song.vocals else ", and it is instrumental."))
+        ]) + ((", with a spoken voice." if song.spoken else ", with vocals.") if song.vocals
+               else ", and it is instrumental."))
     elif song.vocals:
-        sentences.append("A voice is present.")
+        sentences.append("A speaking voice is present." if song.spoken else "A voice is present.")
     moods = agreeing_moods(song.moods, energy=None, bpm=song.bpm)
     if moods:
         sentences.append(rng.choice([f"Its mood reads as {_join(moods)}.", f"The taggers hear it as {_join(moods)}."]))

@@ -79,7 +79,9 @@ def annotation_from_analysis(analysis: SongAnalysis) -> Annotation:
         downbeats=analysis.downbeats,
         chords=[Span(start=c.start, end=c.end, label=c.label) for c in analysis.chords],
         sections=[Span(start=s.start, end=s.end, label=s.label) for s in analysis.sections],
-        voice_active=[(w.start, w.end) for w in analysis.segments if w.vocals.present],
+        # Where a window places its voice finer than the window (speech), that is the claim.
+        voice_active=[region for w in analysis.segments if w.vocals.present
+                      for region in (w.vocals.regions or [(w.start, w.end)])],
         is_music=says_music(analysis),
     )
 
@@ -190,7 +192,8 @@ def _notes(truths: list[GroundTruth]) -> list[str]:
         "tempo: Acc1 within 4 %, Acc2 also forgives x2, x1/2, x3, x1/3; beats and downbeats: "
         "F-measure at ±70 ms after the first 5 s (mir_eval); chords: duration-weighted recall; "
         "boundaries: hit-rate F-measure at ±0.5 s and ±3 s, track start and end excluded.",
-        "vocals: the 10 s windows' `vocals.present` on a 0.1 s grid against `voice_active`.",
+        "vocals: the 10 s windows' `vocals.present` (narrowed to `vocals.regions` where a window "
+        "places its voice, as for speech) on a 0.1 s grid against `voice_active`.",
         "music_correct: linernotes says music when its verdict (music / speech / silence / "
         "noise) is music; Essentia's peer when RhythmExtractor2013 confidence > 1.5.",
     ]

@@ -128,3 +128,23 @@ def test_transitions_come_back_from_one_batched_reply():
     assert rewrite_transitions(model, ["One.", "Two.", "Three."]) == ["It begins, hushed.", None, "At 0:55 it soars."]
     assert split_opening("At 0:40 the key moves to D major. This 1.9-minute piece ends.") == (
         "At 0:40 the key moves to D major.", "This 1.9-minute piece ends.")
+
+
+def test_a_speaking_voice_is_told_as_speech_not_song():
+    from linernotes.agent.writer import write_overview
+    from linernotes.tools.captioner import FeatureCaptioner
+
+    analysis = song_analysis()
+    sung = write_overview(build_outline(analysis))
+    assert "with vocals" in sung or "voice is present" in sung
+    spoken = analysis.model_copy(deep=True)
+    spoken.summary.vocals.delivery = "speech"
+    for segment in spoken.segments + spoken.sections:
+        if segment.vocals.present:
+            segment.vocals.delivery = "speech"
+    overview = write_overview(build_outline(spoken))
+    assert "spoken voice" in overview or "speaking voice" in overview
+    assert "with vocals" not in overview
+    window = next(segment for segment in spoken.segments if segment.vocals.present)
+    caption = FeatureCaptioner().caption(window, summary=spoken.summary)
+    assert "speaks" in caption and "sings" not in caption

@@ -153,7 +153,8 @@ def _sound(segment: Segment) -> str:
 def _voice(segment: Segment) -> str:
     vocals = segment.vocals
     if vocals.present:
-        return f"A {vocals.type} voice sings." if vocals.type else "A voice sings."
+        verb = "speaks" if vocals.delivery == "speech" else "sings"
+        return f"A {vocals.type} voice {verb}." if vocals.type else f"A voice {verb}."
     if vocals.score <= 0.2:
         return "No voice is heard."
     return ""  # in between the tagger cannot tell: say nothing rather than guess

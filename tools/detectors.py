@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from linernotes.tools import melody, tagging, verdict, vibe
+from linernotes.tools import melody, speech, tagging, verdict, vibe
 from linernotes.tools.audio import Audio
 from linernotes.tools.chords import analyze_harmony
 from linernotes.tools.loudness import is_silent, measure_loudness, span_loudness
 from linernotes.tools.rhythm import run as rhythm_run
 from linernotes.tools.schema import Chord, LoudnessResult, RhythmResult, Vocals
+from linernotes.tools.speech import SpeechFrames
 from linernotes.tools.structure import SectionSpan, segment_sections
 from linernotes.tools.tonality import Tonality
 
@@ -147,28 +148,84 @@ def _sections(audio: Audio, *, config: AnalysisConfig, rhythm: RhythmResult | No
                             embedding_times=tags.starts + tags.patch_s / 2, loudness=loudness)
 
 
+# Silero must call speech most of a span before speech alone gives it a voice: a window is
+# labelled as a whole, so one that is mostly music keeps the music's verdict.
+MIN_SPEECH_SHARE = 0.5
+# ...and be sure (probability >= `speech.SURE`) on this share of the frames it calls speech:
+# read speech, alone or 3 dB over jazz, is sure on 0.3-0.8 of them in the evalset's windows,
+# while a filter-swept synth and singing keep Silero under `speech.SURE` (0.03 at most).
+MIN_SPEECH_SURE = 0.15
+# Under this sureness (or with no speech frames at all) a voice the tagger hears is sung.
+MAX_SUNG_SURE = 0.05
+# A tagger call under this score needs Silero to hear something voice-like in the span
+# (`MIN_HEARD_SHARE` of it inside its gate): the evalset's synth leads score 0.74-0.77 with
+# Silero silent, while sung windows either score higher or move Silero (0.08-0.52).
+SURE_TAGGER_SCORE = 0.8
+MIN_HEARD_SHARE = 0.05
+
+
 @dataclass
 class SongVocals:
-    """The vocals verdict: the tagger's per span, and per song the strongest section's too."""
+    """The vocals verdict per span: the tagger's voice, or speech Silero is sure of.
 
-    tags: tagging.TagFrames
+    The tagger hears singing (and a synth lead now and then) but misses speech over music;
+    Silero VAD hears speech. A span has a voice when either does (a weak tagger call only
+    when Silero hears something there too), and Silero's sureness tells how it is delivered
+    (`Vocals.delivery`); speech is placed inside the span too (`Vocals.regions`). Without
+    Silero's frames the tagger's verdict stands alone. Per song, the strongest section's
+    verdict stands when the whole song's does not find a voice.
+    """
+
+    tags: tagging.TagFrames | None
+    speech: SpeechFrames | None
     sections: list[SectionSpan]
 
     def at(self, *, start: float | None = None, end: float | None = None) -> Vocals:
-        return self.tags.summary(start=start, end=end).vocals
+        tagged = self.tags.summary(start=start, end=end).vocals if self.tags else _no_vocals()
+        if self.speech is None or not self.speech.measured:
+            return tagged  # no Silero: the tagger's verdict alone, never a guess
+        heard = self.speech.span(start=start, end=end)
+        spoken = heard.share >= MIN_SPEECH_SHARE and heard.sure >= MIN_SPEECH_SURE
+        sung = tagged.present and (tagged.score >= SURE_TAGGER_SCORE or heard.share >= MIN_HEARD_SHARE)
+        present = sung or spoken
+        if not present:
+            delivery = None
+        elif heard.sure >= MIN_SPEECH_SURE:
+            delivery = "speech"
+        elif heard.sure < MAX_SUNG_SURE:
+            delivery = "singing"
+        else:
+            delivery = None  # Silero half sure: speech and singing both fit
+        score = max(tagged.score, heard.share) if spoken else tagged.score
+        regions = self._stretches(start, end) if delivery == "speech" else []
+        return tagged.model_copy(update={"present": present, "score": round(score, 3),
+                                         "delivery": delivery, "regions": regions})
+
+    def _stretches(self, start: float | None, end: float | None) -> list[tuple[float, float]]:
+        """Silero's speech stretches overlapping the span, clipped to it."""
+        start = 0.0 if start is None else start
+        end = np.inf if end is None else end
+        return [(max(a, start), min(b, end)) for a, b in self.speech.regions() if b > start and a < end]
 
     def song(self) -> Vocals:
         """A song has a voice when any of its sections has one, so summary and sections agree."""
         whole = self.at()
         if whole.present:
             return whole
-        strongest = max((self.at(start=s.start, end=s.end) for s in self.sections),
-                        key=lambda vocals: vocals.score, default=whole)
-        return strongest if strongest.present else whole
+        voiced = [vocals for vocals in (self.at(start=s.start, end=s.end) for s in self.sections)
+                  if vocals.present]
+        return max(voiced, key=lambda vocals: vocals.score) if voiced else whole
 
 
 def _no_vocals() -> Vocals:
     return Vocals(present=False, score=0.0)
+
+
+def _vocals(audio: Audio, *, config: AnalysisConfig, tags: tagging.TagFrames | None,
+            speech: SpeechFrames | None, structure: list[SectionSpan]) -> SongVocals | None:
+    if tags is None and (speech is None or not speech.measured):
+        return None
+    return SongVocals(tags=tags, speech=speech, sections=structure)
 
 _SILENT_NOTE = "the recording is silent: no key, tempo, chords or tags to measure"
 
@@ -236,10 +293,9 @@ DETECTORS: list[Detector] = [
             "verdict": kinds.at(start=span.start, end=span.end) if kinds else None},
         summary=lambda kinds: {"verdict": kinds.at() if kinds else None},
     ),
+    Detector("speech", run=speech.run, notes=lambda frames: frames.notes if frames else []),
     Detector(
-        "vocals", needs=("tags", "structure"),
-        run=lambda audio, *, config, tags, structure: SongVocals(tags=tags, sections=structure)
-        if tags else None,
+        "vocals", needs=("tags", "speech", "structure"), run=_vocals,
         segment=lambda vocals, span: {
             "vocals": vocals.at(start=span.start, end=span.end) if vocals else _no_vocals()},
         summary=lambda vocals: {"vocals": vocals.song() if vocals else _no_vocals()},

@@ -28,6 +28,11 @@ class Vocals(BaseModel):
     present: bool
     score: float
     type: str | None = None
+    # How the voice is delivered, only when the signal tells: "speech" or "singing".
+    delivery: Literal["speech", "singing"] | None = None
+    # Where in the span the voice is heard (start, end in s), when a model places it finer
+    # than the span (speech: Silero's stretches); empty when the whole span is all we know.
+    regions: list[tuple[float, float]] = []
 
 
 class Source(BaseModel):
