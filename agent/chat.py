@@ -10,6 +10,7 @@ question) is checkpointed, so ``--thread ID`` resumes a conversation after the p
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from linernotes.agent.prompts import (
 from linernotes.agent.resolve import Question
 from linernotes.agent.verify import verify_text
 from linernotes.tools import settings
+
+log = logging.getLogger("linernotes")
 
 # The tool loop of an unresolved question: at most this many model calls.
 MAX_TOOL_ROUNDS = 3
@@ -94,8 +97,14 @@ def _phrase(state: ChatState, config: RunnableConfig) -> dict:
                                        config=config, max_tokens=PHRASE_MAX_TOKENS)
         phrased = unfence(message.text).strip()
     except Exception as error:  # a provider that fails mid-chat: the facts still answer
-        return {"answer": f"{reply.text}\n\n(the LLM failed: {type(error).__name__})"}
-    return {"answer": reply.text if phrasing_problems(phrased, reply) else phrased}
+        _llm_failed(error)
+        return {"answer": reply.text}
+    return {"answer": reply.text if phrasing_problems(phrased, reply, names=names) else phrased}
+
+
+def _llm_failed(error: Exception) -> None:
+    # One line on the "linernotes" logger: the command line counts it (exit code 3).
+    log.warning("the LLM failed (%s); the answer is the deterministic one", error)
 
 
 def _agent(state: ChatState, config: RunnableConfig) -> dict:
@@ -106,7 +115,8 @@ def _agent(state: ChatState, config: RunnableConfig) -> dict:
     try:
         message = bound.invoke([SystemMessage(content=CHAT_TOOLS_SYSTEM), *turn[start:]], config=config)
     except Exception as error:
-        return {"messages": [AIMessage(content=f"(the LLM failed: {type(error).__name__})")]}
+        _llm_failed(error)
+        return {"messages": [AIMessage(content="")]}  # `check` answers with the facts
     return {"messages": [message]}
 
 

@@ -20,9 +20,19 @@ from linernotes.agent.verify import TEMPO_PATTERN
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.I)
 
 
-def reply_scope(reply: Reply) -> Scope:
-    """What the deterministic answer states: the only facts a phrasing of it may contain."""
-    text = reply.text
+def _without_names(text: str, names: list[str]) -> str:
+    """`text` with each song name blanked: a title that says "F# major" states no key."""
+    for name in sorted(filter(None, set(names)), key=len, reverse=True):
+        text = text.replace(name, " ")
+    return text
+
+
+def reply_scope(reply: Reply, *, names: list[str] = ()) -> Scope:
+    """What the deterministic answer states: the only facts a phrasing of it may contain.
+
+    The songs' `names` are blanked first: facts come from the measurements, never from a tag.
+    """
+    text = _without_names(reply.text, list(names))
     instruments = [match.group(0) for match in INSTRUMENT_PATTERN.finditer(text)
                    if not is_negated(text, match.start(), match.end()) and family_of(match.group(0), INSTRUMENT_WORDS) != "voice"]
     voiced = any(family_of(match.group(0), INSTRUMENT_WORDS) == "voice" and not is_negated(text, match.start(), match.end())
@@ -35,12 +45,16 @@ def reply_scope(reply: Reply) -> Scope:
                  moment_times=times or None)
 
 
-def phrasing_problems(phrased: str, reply: Reply) -> list[str]:
-    """Why a phrased answer may not replace the deterministic one; [] when it may."""
+def phrasing_problems(phrased: str, reply: Reply, *, names: list[str] = ()) -> list[str]:
+    """Why a phrased answer may not replace the deterministic one; [] when it may.
+
+    `names` are the library's song names: one repeated exactly is a name, not a claim.
+    """
     text = phrased.strip()
     if not text or text.startswith(("{", "[", "```")):
         return ["empty or not prose"]
-    problems = [f"{claim.text!r}: {claim.reason}" for claim in verify_text(text, reply_scope(reply)).failures
+    claims = verify_text(_without_names(text, list(names)), reply_scope(reply, names=names))
+    problems = [f"{claim.text!r}: {claim.reason}" for claim in claims.failures
                 if claim.kind in ("time", "key", "tempo", "loudness", "instrument")]
     expected, stated = _YES_NO.match(reply.text), _YES_NO.match(text)
     if expected and (not stated or stated.group(1).lower() != expected.group(1).lower()):

@@ -94,14 +94,20 @@ def assemble_model(*, target_dir: Path | None = None) -> Path:
     files = part_files()
     if files is None:
         raise LocalModelError(f"the embedded model is not installed: {INSTALL_HINT}")
-    partial = target.with_suffix(".partial")
+    # Our own partial file: two first runs at once (parallel tests, -j workers) must not
+    # interleave their writes; os.replace makes whichever finishes first the model.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     digest = hashlib.sha256()
-    with open(partial, "wb") as out:
-        for chunk in files:
-            with open(chunk, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 22), b""):
-                    digest.update(block)
-                    out.write(block)
+    try:
+        with open(partial, "wb") as out:
+            for chunk in files:
+                with open(chunk, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 22), b""):
+                        digest.update(block)
+                        out.write(block)
+    except OSError as error:  # a full disk, a part that vanished: leave no 1 GB fragment behind
+        partial.unlink(missing_ok=True)
+        raise LocalModelError(f"could not assemble the embedded model ({error})") from error
     if digest.hexdigest() != MODEL_SHA256:
         partial.unlink()
         raise LocalModelError(f"assembled model has sha256 {digest.hexdigest()}, expected {MODEL_SHA256}")

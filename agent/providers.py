@@ -33,9 +33,12 @@ class Provider:
 
 
 NONE = Provider(name="none", model=None, chat_model=None)
-# Seconds an OpenAI-compatible server may take to answer one request, and how often to retry.
+# Seconds an OpenAI-compatible server may stay silent (connect, any read), how often to
+# retry, and the seconds one call may take in all: a server that trickles tokens forever
+# never trips a read timeout, so the deadline is what ends it.
 OPENAI_TIMEOUT_S = 60.0
 OPENAI_RETRIES = 1
+OPENAI_DEADLINE_S = 90.0
 # No token is longer than this many characters: a longer reply broke its max_tokens.
 _CHARACTERS_PER_TOKEN = 16
 # What API keys look like ("sk-…", "sk-proj-…"): never repeated in a message.
@@ -80,10 +83,12 @@ def _openai(model_and_url: str, *, warn: Warn) -> Provider:
         return fallback("--llm openai:MODEL needs a model name", warn=warn)
     if api_key is None and base_url is None:
         return fallback("OPENAI_API_KEY is not set", warn=warn)
-    from linernotes.agent.openai_chat import CompatibleChatOpenAI  # langchain_openai: only when used
+    # langchain_openai: imported only when used.
+    from linernotes.agent.openai_chat import CompatibleChatOpenAI
 
     chat = CompatibleChatOpenAI(model=model, base_url=base_url, api_key=api_key or "not-needed",
-                                timeout=OPENAI_TIMEOUT_S, max_retries=OPENAI_RETRIES, temperature=0.3)
+                                timeout=OPENAI_TIMEOUT_S, max_retries=OPENAI_RETRIES, temperature=0.3,
+                                call_deadline_s=OPENAI_DEADLINE_S)
     return Provider(name="openai", model=model, chat_model=chat)
 
 
