@@ -267,7 +267,13 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def linernotes_command(argv: list[str] | None = None) -> int:
     """Entry point of `linernotes`."""
-    return _run(_parser().parse_args(argv))
+    from linernotes.batch.command import dash_paths, option_strings
+
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["describe"]:  # `describe -song.wav`: a file whose name starts with a dash
+        argv = ["describe", *dash_paths(argv[1:], options=option_strings(parser))]
+    return _run(parser.parse_args(argv))
 
 
 def describe_command(argv: list[str] | None = None) -> int:

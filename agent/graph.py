@@ -79,6 +79,11 @@ def load(state: DescribeState, config: RunnableConfig) -> dict:
     cached = cached_analysis(state["path"], config=analysis_config)
     if cached is not None:
         return {"provider": provider, "analysis": cached}
+    # Longer than one chunk: nothing is decoded here, `song_passes` analyses it chunk by chunk.
+    from linernotes.tools.longform import long_file
+    chunked = long_file(state["path"], config=analysis_config)
+    if chunked is not None:
+        return {"provider": provider, "audio": chunked, "started": started, "timings": {}}
     audio = load_audio(state["path"], max_duration_s=analysis_config.max_duration_s)
     return {"provider": provider, "audio": audio, "started": started,
             "timings": {"decode": time.perf_counter() - started}}
@@ -90,13 +95,19 @@ def song_passes(state: DescribeState, config: RunnableConfig) -> dict:
 
     settings = _config(config)
     analysis_config = _analysis_config(settings)
-    passes = run_song_passes(state["audio"], config=analysis_config, progress=settings.progress)
+    from linernotes.tools.longform import LongFile, long_summary, run_long_passes
+    if isinstance(state["audio"], LongFile):  # a long file, in bounded memory (tools/longform.py)
+        passes = run_long_passes(state["audio"], config=analysis_config, progress=settings.progress)
+        summary = long_summary(passes)
+    else:
+        passes = run_song_passes(state["audio"], config=analysis_config, progress=settings.progress)
+        summary = summarize(passes)
     passes.timings = {**state["timings"], **passes.timings}
     section_captioner, base = _captioners(settings, state["provider"])
     _progress(settings, "describing segments", 0.9)
     return {"passes": passes, "passes_finished": time.perf_counter(),
             "spans": plan_segments(passes, window_s=analysis_config.window_s),
-            "summary": summarize(passes), "section_captioner": section_captioner, "window_captioner": base}
+            "summary": summary, "section_captioner": section_captioner, "window_captioner": base}
 
 
 def _captioners(settings: DescribeConfig, provider: Provider):

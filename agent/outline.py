@@ -17,7 +17,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from linernotes.tools.schema import Segment, SongAnalysis, Tag
-from linernotes.tools.vocabulary import INSTRUMENT_WORDS, VOICE_PRESENT, family_of, format_time, top_labels
+from linernotes.tools.vocabulary import (
+    CHUNKED_NOTE, INSTRUMENT_WORDS, VOICE_PRESENT, family_of, format_time, top_labels,
+)
 
 from linernotes.agent.harmony import chord_loop, borrowed_chords, cadence, interval_words, transposition
 
@@ -548,7 +550,9 @@ def build_outline(
         plan.changes = [event.text for event in plan.events
                         if abs(event.time - plan.start) < 0.01 and event.kind not in ("loudest", "quietest", "climax")
                         and plan.index > 0]
-    form, form_detail = name_form(plans)
+    # Repeats are matched within a chunk only: a long file's form is not known across its seams.
+    chunked = any(note.startswith(CHUNKED_NOTE) for note in summary.notes)
+    form, form_detail = name_form(plans) if not chunked else (None, None)
     character = Character(
         title=analysis.source.title, artist=analysis.source.artist, duration_s=analysis.source.duration_s,
         key=summary.key, bpm=summary.bpm, time_signature=summary.time_signature,

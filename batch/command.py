@@ -31,6 +31,43 @@ class UsageError(ValueError):
     """Arguments that do not fit together; one line for the user."""
 
 
+def option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string of `parser` and of its subcommands' parsers ("-o", "--json", ...)."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action.choices, dict):  # a subparsers action: one parser per command
+            for subparser in action.choices.values():
+                if isinstance(subparser, argparse.ArgumentParser):
+                    found |= option_strings(subparser)
+    return found
+
+
+def dash_paths(argv: list[str], *, options: set[str]) -> list[str]:
+    """`argv` with each argument that looks like an option but names an existing file made a path.
+
+    `describe -song.wav` would otherwise be refused as an unknown option: an argument that
+    starts with "-", is none of `options` (nor its `--option=value` form) and names an
+    existing file or folder is written "./-song.wav", which argparse takes as a path and
+    which names the same file. After "--" nothing changes.
+    """
+    result: list[str] = []
+    for position, argument in enumerate(argv):
+        if argument == "--":
+            return result + argv[position:]
+        if argument.startswith("-") and argument != "-" and not _is_option(argument, options) \
+                and Path(argument).exists():
+            argument = os.path.join(".", argument)
+        result.append(argument)
+    return result
+
+
+def _is_option(argument: str, options: set[str]) -> bool:
+    # Only a whole option ("-q", "--json", "--format=md") is taken as one: an existing file
+    # named like "-qv" or "--js" is more likely meant than flags run together or abbreviated.
+    return argument.split("=", 1)[0] in options
+
+
 class _LevelFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

@@ -148,3 +148,12 @@ def test_a_speaking_voice_is_told_as_speech_not_song():
     window = next(segment for segment in spoken.segments if segment.vocals.present)
     caption = FeatureCaptioner().caption(window, summary=spoken.summary)
     assert "speaks" in caption and "sings" not in caption
+
+
+def test_a_file_analysed_in_chunks_names_no_form_across_its_seams():
+    from linernotes.tools.vocabulary import CHUNKED_NOTE
+
+    analysis = song_analysis()
+    assert build_outline(analysis).character.form is not None
+    analysis.summary.notes = [f"{CHUNKED_NOTE} analysed in 2 chunks of about 0:30 each"]
+    assert build_outline(analysis).character.form is None

@@ -2,6 +2,8 @@
 
 The whole song is decoded once, in blocks, straight to mono at `ANALYSIS_RATE`; the
 other rates the models need are derived from that single copy on demand and cached.
+A stretch of a file can be decoded alone (`load_audio(start_s=..., length_s=...)`): the
+long-form mode (`tools.longform`) analyses a long file chunk by chunk that way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from linernotes.tools.settings import MAX_DURATION_S
+from linernotes.tools.settings import LONGFORM_OVERLAP_S, MAX_DURATION_S, chunk_plan, chunk_seconds
 
 ANALYSIS_RATE = 44100
 _BLOCK_FRAMES = 1 << 18
@@ -34,10 +36,15 @@ MIN_DURATION_S = 0.5
 _OGG_TAIL_BYTES = 1 << 17
 # How many frames at the end of a stream the probe decodes to see that it is whole.
 _TAIL_FRAMES = 1024
-# Peak resident memory of an analysis, measured with evals/bench_long.py on 4 and 12 minutes
-# of music: about 1000 MiB (models) plus 353 MiB per minute of audio.
+# Peak resident memory of an analysis, measured with evals/bench_long.py (the CLI, 2026-12-02):
+# 1185 MiB for 4 minutes decoded whole, 1475 MiB for 12 minutes in 6-minute chunks, 1854 MiB
+# for 30 minutes in 10-minute chunks: about 1000 MiB (models) plus 100 MiB per minute decoded
+# at once, which the long-form mode caps at one chunk, plus what each minute of the file adds
+# whatever the chunk (the spliced frames: beats, key evidence, tag patches), at most 4 MiB
+# (905 MiB for 4 minutes in 2-minute chunks, 938 MiB for 12). Rounded up, to stay above.
 _ANALYSIS_BASE_BYTES = 1000 * 2**20
-_ANALYSIS_BYTES_PER_MINUTE = 353 * 2**20
+_ANALYSIS_BYTES_PER_MINUTE = 100 * 2**20
+_FRAME_BYTES_PER_MINUTE = 4 * 2**20
 # Share of the machine's memory an analysis may plan to use.
 _MEMORY_SHARE = 0.8
 
@@ -58,6 +65,7 @@ class Audio:
     native_rate: int
     title: str | None = None
     artist: str | None = None
+    offset_s: float = 0.0  # where these samples start in the file (a chunk of a long file)
     _resampled: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -218,9 +226,20 @@ def _probe_ffmpeg(path: Path, *, max_duration_s, min_duration_s, memory_budget_b
                      duration_s=duration_s)
 
 
-def analysis_memory_bytes(duration_s: float) -> int:
-    """About how much memory analysing `duration_s` of audio takes at its peak (measured)."""
-    return int(_ANALYSIS_BASE_BYTES + duration_s / 60.0 * _ANALYSIS_BYTES_PER_MINUTE)
+def analysis_memory_bytes(duration_s: float, *, chunk_s: float | None = None) -> int:
+    """About how much memory analysing `duration_s` of audio takes at its peak (measured).
+
+    A file longer than `chunk_s` (default `settings.chunk_seconds()`) is analysed in
+    chunks (`tools.longform`), so only one chunk and its overlaps are decoded at a time:
+    beyond that length the need grows only by the whole-song frames kept per chunk.
+    """
+    chunk_s = chunk_seconds() if chunk_s is None else chunk_s
+    if duration_s <= chunk_s:
+        decoded_s = duration_s
+    else:  # the longest stretch decoded at once: an inner chunk and its overlap on both sides
+        decoded_s = chunk_plan(duration_s, chunk_s=chunk_s)[1] + 2 * LONGFORM_OVERLAP_S
+    return int(_ANALYSIS_BASE_BYTES + decoded_s / 60.0 * _ANALYSIS_BYTES_PER_MINUTE
+               + duration_s / 60.0 * _FRAME_BYTES_PER_MINUTE)
 
 
 def memory_budget() -> int:
@@ -233,7 +252,8 @@ def _check_memory(path: Path, duration_s: float, budget_bytes: int) -> None:
     if needed > budget_bytes:
         raise AudioError(f"{path}: analysing {_clock(duration_s)} of audio needs about "
                          f"{needed / 2**30:.1f} GiB of memory, over the {budget_bytes / 2**30:.1f} GiB "
-                         "budget (80 % of this machine's memory): split the file or use a larger machine")
+                         "budget (80 % of this machine's memory): set a shorter chunk length "
+                         "(LINERNOTES_CHUNK_SECONDS) or use a larger machine")
 
 
 def _check_not_too_short(path: Path, duration_s: float, min_duration_s: float) -> None:
@@ -279,8 +299,11 @@ def load_audio(
     *,
     sample_rate: int = ANALYSIS_RATE,
     max_duration_s: float = MAX_DURATION_S,
+    start_s: float = 0.0,
+    length_s: float | None = None,
+    sha256: str | None = None,
 ) -> Audio:
-    """Decode an audio file to mono float32 at `sample_rate`.
+    """Decode an audio file, or a stretch of it, to mono float32 at `sample_rate`.
 
     Parameters
     ----------
@@ -290,6 +313,11 @@ def load_audio(
         Rate of the returned signal.
     max_duration_s : float
         Longer files are refused before decoding, with an error saying how to raise the limit.
+    start_s, length_s : float
+        Decode only `length_s` seconds from `start_s` (None: to the end); `Audio.offset_s`
+        keeps `start_s`. libsndfile formats seek, ffmpeg formats are cut by ffmpeg.
+    sha256 : str, optional
+        The file's digest when the caller has it already (each chunk of a long file).
 
     Raises
     ------
@@ -297,11 +325,12 @@ def load_audio(
         For a missing, empty, unreadable, truncated or over-long file.
     """
     path = probe_audio(path, max_duration_s=max_duration_s).path
-    sha256 = file_sha256(path)
+    sha256 = sha256 or file_sha256(path)
+    span = (max(0.0, start_s), length_s)
     if path.suffix.lower() in _FFMPEG_SUFFIXES:
-        samples, native_rate, channels, tags = _decode_ffmpeg(path, sample_rate, max_duration_s)
+        samples, native_rate, channels, tags = _decode_ffmpeg(path, sample_rate, max_duration_s, span)
     else:
-        samples, native_rate, channels, tags = _decode_soundfile(path, sample_rate, max_duration_s)
+        samples, native_rate, channels, tags = _decode_soundfile(path, sample_rate, max_duration_s, span)
     if samples.size == 0:
         raise AudioError(f"{path}: contains no audio samples")
     _check_not_too_short(path, samples.size / sample_rate, MIN_DURATION_S)
@@ -319,14 +348,17 @@ def load_audio(
         native_rate=native_rate,
         title=tags.get("title") or path.stem,
         artist=tags.get("artist"),
+        offset_s=span[0],
     )
 
 
 def _check_duration(path: Path, duration_s: float, max_duration_s: float) -> None:
     if duration_s > max_duration_s:
+        # Minutes rounded up: the limit the user can type to have it analysed (in chunks).
+        allowed = int(np.ceil(duration_s / 60.0)) * 60
         raise AudioError(
             f"{path}: {_clock(duration_s)} long, over the {_clock(max_duration_s)} limit "
-            "(raise it with --max-duration SECONDS)"
+            f"(raise it with --max-duration {allowed} to analyse it in chunks)"
         )
 
 
@@ -336,13 +368,14 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
+def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float,
+                      span: tuple[float, float | None] = (0.0, None)):
     try:
         with _quiet_stderr():
             handle = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError):
         if shutil.which("ffmpeg"):
-            return _decode_ffmpeg(path, sample_rate, max_duration_s)
+            return _decode_ffmpeg(path, sample_rate, max_duration_s, span)
         raise AudioError(f"{path}: not a readable audio file "
                          "(unrecognised format or corrupt data)") from None
     with handle, _quiet_stderr():
@@ -353,11 +386,16 @@ def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
             _check_duration(path, expected / native_rate, max_duration_s)
         tags = {key: value for key, value in handle.copy_metadata().items() if value}
         resampler = soxr.ResampleStream(native_rate, sample_rate, 1, dtype="float32")
+        first = int(round(span[0] * native_rate))
+        wanted = None if span[1] is None else int(round(span[1] * native_rate))
         pieces, decoded = [], 0
         try:
+            if first:
+                handle.seek(first)
             while True:
-                block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-                done = len(block) < _BLOCK_FRAMES
+                size = _BLOCK_FRAMES if wanted is None else min(_BLOCK_FRAMES, wanted - decoded)
+                block = handle.read(size, dtype="float32", always_2d=True)
+                done = len(block) < size or (wanted is not None and decoded + len(block) >= wanted)
                 decoded += len(block)
                 if decoded / native_rate > max_duration_s:
                     _check_duration(path, decoded / native_rate, max_duration_s)
@@ -370,6 +408,8 @@ def _decode_soundfile(path: Path, sample_rate: int, max_duration_s: float):
     # libsndfile quietly shortens a cut WAV; its header still says how much data there was.
     if info_format == "WAV" and frame_bytes:
         expected = max(expected, _declared_wav_bytes(path) // frame_bytes)
+    if first or wanted is not None:  # a stretch: what of it the file should hold
+        expected = max(0, expected - first) if wanted is None else min(wanted, max(0, expected - first))
     # mp3 lengths from headers are estimates; other formats state theirs exactly.
     tolerance = 0.9 if info_format == "MP3" else 0.98
     if expected > 0 and decoded < tolerance * expected:
@@ -406,11 +446,15 @@ def _declared_wav_bytes(path: Path) -> int:
     return declared if declared > available else 0
 
 
-def _decode_ffmpeg(path: Path, sample_rate: int, max_duration_s: float):
+def _decode_ffmpeg(path: Path, sample_rate: int, max_duration_s: float,
+                   span: tuple[float, float | None] = (0.0, None)):
     if not shutil.which("ffmpeg"):
         raise AudioError(f"{path}: this format needs ffmpeg, which is not installed "
                          "(apt-get install ffmpeg)")
-    command = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-t", str(max_duration_s + 1),
+    # -ss before -i seeks the input (decoding from the nearest point, then exact); -t cuts.
+    seek = ["-ss", f"{span[0]:.6f}"] if span[0] > 0 else []
+    length = max_duration_s + 1 if span[1] is None else span[1]
+    command = ["ffmpeg", "-v", "error", "-nostdin", *seek, "-i", str(path), "-t", f"{length:.6f}",
                "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0 or not result.stdout:

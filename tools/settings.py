@@ -7,6 +7,7 @@ settings before any model loads.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -22,9 +23,45 @@ DEBUG_ENV = "LINERNOTES_DEBUG"
 EVALSET_ENV = "LINERNOTES_EVALSET"
 CONFIG_ENV = "LINERNOTES_CONFIG"
 CONFIG_NAME = "linernotes.toml"
+CHUNK_ENV = "LINERNOTES_CHUNK_SECONDS"
 
 # Longer files are refused before decoding: a whole album side is the most one run takes.
 MAX_DURATION_S = 30 * 60.0
+# A longer file is analysed in chunks of about this length (`tools.longform`), so the memory
+# an analysis needs stops growing with the file's length.
+LONGFORM_CHUNK_S = 600.0
+# Context decoded on each side of a chunk and discarded, so no detector sees a hard edge.
+LONGFORM_OVERLAP_S = 8.0
+# Chunks start on this grid: whole key-evidence steps (1.6 s), loudness blocks (0.1 s), seconds.
+LONGFORM_GRID_S = 8.0
+
+
+def chunk_seconds(value: float | None = None) -> float:
+    """The long-form chunk length: `value`, else `$LINERNOTES_CHUNK_SECONDS`, else 10 minutes.
+
+    Rounded to the chunk grid (`LONGFORM_GRID_S`), at least two grid steps.
+
+    Raises
+    ------
+    ValueError
+        When the environment variable is not a number.
+    """
+    if value is None:
+        text = os.environ.get(CHUNK_ENV)
+        try:
+            value = float(text) if text else LONGFORM_CHUNK_S
+        except ValueError:
+            raise ValueError(f"{CHUNK_ENV}={text!r} is not a number of seconds") from None
+    return max(2, int(value / LONGFORM_GRID_S + 0.5)) * LONGFORM_GRID_S
+
+
+def chunk_plan(duration_s: float, *, chunk_s: float) -> tuple[int, float]:
+    """How a file of `duration_s` is cut: (chunks, seconds per chunk), equal chunks on the grid.
+
+    At most about `chunk_s` each, so 12 minutes in 10-minute chunks is two of 6 minutes.
+    """
+    count = max(1, math.ceil(duration_s / chunk_s - 1e-9))
+    return count, math.ceil(duration_s / count / LONGFORM_GRID_S) * LONGFORM_GRID_S
 
 
 def data_dir() -> Path:

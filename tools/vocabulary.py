@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 
+# How `Summary.notes` marks an analysis made in chunks (`tools.longform`): its form is not
+# known across the seams, so the writer names none.
+CHUNKED_NOTE = "long file:"
+
 # Family -> words in prose that name it. Tag labels are mapped to families the same way.
 INSTRUMENT_WORDS: dict[str, tuple[str, ...]] = {
     "guitar": ("guitar", "guitars", "electric guitar", "acoustic guitar", "distorted guitar"),
