@@ -31,7 +31,9 @@ class DescribeConfig:
     # ~10 s more); the deterministic writer keeps the rest.
     llm_budget_s: float = 18.0
     caption_budget_s: float = 8.0  # LLM seconds for section captions
-    llm_captions: bool = True
+    # Section captions by the LLM; None: yes, except for the embedded model, whose 2-core time
+    # goes to the narrative (windows always keep the deterministic caption).
+    llm_captions: bool | None = None
     # Let the writer look facts up with the analysis tools; None: yes, except for the embedded
     # model, whose extra tool rounds would not fit the 2-core time budget.
     writer_tools: bool | None = None

@@ -116,7 +116,9 @@ def _captioners(settings: DescribeConfig, provider: Provider):
 
     base = settings.captioner or FeatureCaptioner()
     # Sections are few: the LLM captions them; windows keep the feature caption, so LLM time stays bounded.
-    if provider.chat_model is not None and settings.llm_captions and settings.narrative:
+    # The embedded model's 2-core time goes to the narrative instead (`llm_captions` None).
+    llm_captions = settings.llm_captions if settings.llm_captions is not None else provider.name != "local"
+    if provider.chat_model is not None and llm_captions and settings.narrative:
         from linernotes.agent.captioner import LLMCaptioner
 
         return LLMCaptioner(provider.chat_model, base=base, budget_s=settings.caption_budget_s,
@@ -234,7 +236,8 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
     if rewrite == "overview+transitions" and attempt == 1 and spent < settings.llm_budget_s:
         started = time.perf_counter()
         try:
-            paragraphs = _rewrite_transitions(state, provider, paragraphs)
+            paragraphs = _rewrite_transitions(state, provider, paragraphs,
+                                              budget_s=settings.llm_budget_s - spent)
         except Exception as error:
             _warn(settings, f"the {provider.name} LLM failed ({error}); the deterministic writer takes over")
             return {"attempt": attempt, "provider": NONE, "paragraphs": drafts, "llm_seconds": spent}
@@ -242,11 +245,12 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
     return {"attempt": attempt, "paragraphs": paragraphs, "llm_seconds": spent}
 
 
-def _rewrite_transitions(state: DescribeState, provider: Provider, paragraphs: list) -> list:
-    """Every section's first sentence rewritten in one call; a line that fails its check is dropped."""
+def _rewrite_transitions(state: DescribeState, provider: Provider, paragraphs: list, *, budget_s: float) -> list:
+    """Every section's first sentence rewritten in a few batched calls, none started after
+    `budget_s`; a line that fails its check is dropped."""
     positions = [position for position, paragraph in enumerate(paragraphs) if paragraph.kind == "section"]
     openings = [split_opening(paragraphs[position].text) for position in positions]
-    rewritten = rewrite_transitions(provider.chat_model, [opening for opening, _ in openings])
+    rewritten = rewrite_transitions(provider.chat_model, [opening for opening, _ in openings], budget_s=budget_s)
     updated = list(paragraphs)
     for position, (_, rest), line in zip(positions, openings, rewritten):
         if not line:
