@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from linernotes.agent.outline import Moment, Outline, SectionPlan, describe_span, is_plural
-from linernotes.tools.vocabulary import chord_symbol, format_time
+from linernotes.tools.vocabulary import ATONAL_NOTE, chord_symbol, format_time
 
 
 class Paragraph(BaseModel):
@@ -133,7 +133,9 @@ def write_overview(outline: Outline) -> str:
     opener = rng.choice(["This is a", "The song is a", "What we hear is a"])
     sentences = [f"{opener} {_minutes(song.duration_s)} {genre}piece {' '.join(facts)}".rstrip() + "."]
     if song.key is None:
-        sentences.append("No single key is clear enough to name.")
+        atonal = any(note.endswith(ATONAL_NOTE) for note in song.notes)
+        sentences.append("No key centre holds: the harmony reads as atonal." if atonal
+                         else "No single key is clear enough to name.")
     if song.form:
         form = f"It is in {song.form}" if not song.form.startswith(("through", "strophic")) else f"It is {song.form}"
         sentences.append(form + (f"; {song.form_detail}." if song.form_detail else "."))

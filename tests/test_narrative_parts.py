@@ -157,3 +157,17 @@ def test_a_file_analysed_in_chunks_names_no_form_across_its_seams():
     assert build_outline(analysis).character.form is not None
     analysis.summary.notes = [f"{CHUNKED_NOTE} analysed in 2 chunks of about 0:30 each"]
     assert build_outline(analysis).character.form is None
+
+
+def test_an_atonal_song_is_called_atonal_not_merely_keyless():
+    from linernotes.agent.writer import write_overview
+    from linernotes.tools.vocabulary import ATONAL_NOTE
+
+    keyless = song_analysis()
+    keyless.summary.key, keyless.key_changes = None, []
+    for segment in keyless.sections + keyless.segments:
+        segment.key = None
+    assert "No single key is clear enough to name." in write_overview(build_outline(keyless))
+    keyless.summary.notes = [f"key: {ATONAL_NOTE}"]
+    overview = write_overview(build_outline(keyless))
+    assert "atonal" in overview and "No single key" not in overview

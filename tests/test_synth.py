@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from linernotes.tools.synth import demo_song_plan, render_demo_song
+from linernotes.tools.synth import (ATONAL_KINDS, PERCUSSIVE_KINDS, SCALES, demo_song_plan,
+                                    render_atonal_passage, render_demo_song,
+                                    render_percussion_passage, render_tonal_passage)
 
 
 def test_plan_has_the_pop_form_with_a_key_change(demo_song):
@@ -77,3 +79,40 @@ def test_duration_scales_sections_in_whole_bars_keeping_form_and_tempo():
     assert [s.label for s in short.sections] == [s.label for s in long.sections]
     assert short.bpm == long.bpm == 112.0
     assert all(s.bars % 2 == 0 and s.bars >= 2 for s in short.sections + long.sections)
+
+
+# --- calibration passages ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", list(SCALES))
+def test_tonal_passages_are_deterministic_and_name_their_key(scale):
+    first, plan = render_tonal_passage(tonic=2, scale=scale, duration_s=6.0, seed=3)
+    again, _ = render_tonal_passage(tonic=2, scale=scale, duration_s=6.0, seed=3)
+    assert np.array_equal(first, again) and len(first) == 6 * 44100
+    assert plan.key == ("D minor" if SCALES[scale][1] == "minor" else "D major")
+    assert 0.85 < np.max(np.abs(first)) <= 1.0
+
+
+@pytest.mark.parametrize("kind", ATONAL_KINDS + PERCUSSIVE_KINDS)
+def test_keyless_passages_have_no_key_in_their_plan(kind):
+    render = render_atonal_passage if kind in ATONAL_KINDS else render_percussion_passage
+    samples, plan = render(kind=kind, duration_s=5.0, seed=1)
+    assert plan.key is None and plan.kind == kind
+    assert len(samples) == 5 * 44100 and np.isfinite(samples).all() and samples.std() > 0.01
+
+
+def test_a_twelve_tone_passage_spreads_over_all_pitch_classes():
+    samples, _ = render_atonal_passage(kind="twelve-tone", duration_s=20.0, seed=2)
+    spectrum = np.abs(np.fft.rfft(samples))
+    frequencies = np.fft.rfftfreq(len(samples), 1.0 / 44100)
+    band = (frequencies > 100) & (frequencies < 1000)  # fundamentals and low partials
+    classes = np.round(12 * np.log2(frequencies[band] / 440.0)).astype(int) % 12
+    energy = np.bincount(classes, weights=spectrum[band] ** 2, minlength=12)
+    assert energy.min() > 0.1 * energy.max()  # every one of the twelve notes sounds
+
+
+def test_unknown_passage_kinds_are_refused():
+    with pytest.raises(ValueError):
+        render_atonal_passage(kind="serial-ish", duration_s=2.0)
+    with pytest.raises(ValueError):
+        render_percussion_passage(kind="gamelan", duration_s=2.0)

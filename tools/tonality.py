@@ -8,7 +8,10 @@ product of the two opinions over it (the CNN's softmax of averaged logits, and t
 profiles' softmax of correlations). Modulations come from a Viterbi path over the 24 keys
 with a switching penalty, each change then placed at the downbeat where the two keys'
 evidence crosses. A span gets no key when both opinions are weak: the CNN unsure and the
-chroma far from any diatonic scale (speech, birdsong, noise, drums).
+chroma far from any diatonic scale (speech, birdsong, noise, drums). A song gets no key,
+in any span, when it is pitched but atonal: the CNN's key posterior, step by step, stays
+spread over many keys and the chroma fits no key profile well (twelve-tone rows, clusters,
+whole-tone writing; see `MAX_KEY_ENTROPY`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from linernotes.tools.audio import Audio
 from linernotes.tools.keyprofiles import chroma, diatonic_share, key_correlations
 from linernotes.tools.nn import key_network, run_convolutional
 from linernotes.tools.schema import KeyChange, KeyEstimate
+from linernotes.tools.vocabulary import ATONAL_NOTE
 
 # madmom's class order.
 KEY_LABELS = ("A major", "Bb major", "B major", "C major", "Db major", "D major", "Eb major",
@@ -46,6 +50,22 @@ PROFILE_SHARPNESS = 20.0
 # Spans whose log-spectrogram peak is below this are treated as silence.
 MIN_LEVEL = 0.05
 MIN_SEGMENT_S = 4.8
+# Atonal music: the CNN's per-step key posterior stays spread (mean entropy over the
+# pitched steps, in nats; uniform over 24 keys is 3.18) AND the song's chroma fits no key
+# profile well. Calibrated on 96 passages of 16 s of the kinds
+# `tools.synth.calibration_family` renders (two seeds), not on any recording. With rich
+# textures, tonal passages read entropy 0.08-1.53 and twelve-tone rows, clusters and
+# whole-tone passages 1.57-2.61: the entropy threshold is the middle of that gap. But bare
+# block triads in minor modes reach 1.63-1.99, with a top profile correlation of 0.64-0.80,
+# so the correlation must also be low: below 0.625, midway between the lowest such tonal
+# passage (0.64) and the atonal one just under it (0.61). Atonal passages with a higher
+# correlation (5 of 24 in the family) keep a key, as before.
+MAX_KEY_ENTROPY = 1.54
+MAX_ATONAL_CORRELATION = 0.625
+# Atonality is judged on the whole song and spans inherit the verdict: judged alone, 16-30 s
+# spans of tonal recordings read atonal too often (the intro of the evalset's synth pop
+# song, a minute of the Nutcracker arrangement), while drum breaks and noise, the common
+# keyless spans inside tonal songs, are caught span by span by the rule above.
 SWITCH_PENALTY = 16.0  # log-probability cost of a modulation in the Viterbi path
 SMOOTHING_LOGITS = 3  # logits averaged (centred) before decoding
 
@@ -80,8 +100,8 @@ class Tonality:
         A span's key is the one the modulation path (`changes`) holds longest in it; its
         confidence is that key's probability from the span's averaged evidence.
 
-        None with confidence 0 and a note for silence, and when no key is clear
-        (atonal, percussive or noisy spans).
+        None with confidence 0 and a note for silence, when no key is clear (percussive
+        or noisy spans), and for every span of an atonal song (note `ATONAL_NOTE`).
         """
         first, last = self._steps(start, end)
         if last <= first or self.level[first:last].max(initial=0.0) < MIN_LEVEL:
@@ -90,6 +110,8 @@ class Tonality:
         profile = self.profile(first, last)
         if network.max() < MIN_CNN_PROBABILITY and diatonic_share(profile) < MIN_DIATONIC_SHARE:
             return KeyEstimate(key=None, confidence=0.0, notes=["no clear key"])
+        if self._song_atonal:
+            return KeyEstimate(key=None, confidence=0.0, notes=[ATONAL_NOTE])
         probabilities = _softmax(np.log(network + 1e-9)
                                  + PROFILE_SHARPNESS * key_correlations(profile))
         if start is None and end is None:
@@ -99,6 +121,37 @@ class Tonality:
             # keys and key changes never contradict each other.
             best = int(np.argmax(np.bincount(self._key_path[first:last], minlength=24)))
         return KeyEstimate(key=KEY_LABELS[best], confidence=round(float(probabilities[best]), 3))
+
+    def key_entropy(self, first: int, last: int) -> tuple[float, int]:
+        """Mean entropy (nats) of the CNN's per-step key posterior over the pitched steps.
+
+        Returns the entropy and how many pitched steps it averages. Steps that are silent,
+        or unpitched (CNN unsure and chroma not diatonic: drums, noise), are left out, so a
+        drum break does not make a tonal song look atonal. (nan, 0) without the network.
+        """
+        if not self.logits[first:last].any():
+            return float("nan"), 0  # licence-clean mode: no CNN opinion to read
+        logits = self.logits[first:last]
+        posterior = np.exp(logits - logits.max(axis=1, keepdims=True))
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        entropy = -(posterior * np.log(posterior + 1e-12)).sum(axis=1)
+        weight = np.maximum(self.pitch_weight[first:last], 1e-9)[:, None]
+        diatonic = np.array([diatonic_share(row)
+                             for row in self.pitch_classes[first:last] / weight])
+        pitched = ((self.level[first:last] >= MIN_LEVEL)
+                   & ~((posterior.max(axis=1) < MIN_CNN_PROBABILITY)
+                       & (diatonic < MIN_DIATONIC_SHARE)))
+        if not pitched.any():
+            return float("nan"), 0
+        return float(entropy[pitched].mean()), int(pitched.sum())
+
+    @cached_property
+    def _song_atonal(self) -> bool:
+        """Whether the song is pitched but atonal (see `MAX_KEY_ENTROPY`)."""
+        entropy, steps = self.key_entropy(0, len(self.logits))
+        return (steps > 0 and entropy > MAX_KEY_ENTROPY
+                and key_correlations(self.profile(0, len(self.logits))).max()
+                < MAX_ATONAL_CORRELATION)
 
     def network_key(self) -> KeyEstimate:
         """The key CNN's own answer for the whole song, as madmom's processor gives it.
@@ -122,6 +175,8 @@ class Tonality:
         """Modulations, each placed at a downbeat when downbeats are given."""
         path = self._key_path
         changes = []
+        if self._song_atonal:
+            return changes  # no key, so no modulation
         boundaries = np.flatnonzero(np.diff(path)) + 1
         for index, step in enumerate(boundaries):
             before, after = int(path[step - 1]), int(path[step])

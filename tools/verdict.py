@@ -6,7 +6,8 @@ other detectors' evidence rather than a model of its own:
 
 - silence: the recording or span is below the silence gate;
 - music: the span has a clear key (`tools.tonality`: the key CNN sure, or the chroma
-  diatonic) or lies in a recording with a steady pulse (`tools.rhythm` confidence);
+  diatonic), or is pitched but atonal (the key CNN unsure throughout a pitched recording),
+  or lies in a recording with a steady pulse (`tools.rhythm` confidence);
 - speech: neither, but the tagger hears a voice whose energy lies where speech's does,
   mostly below 2 kHz (the tagger also hears birdsong as a voice: 0.97 on a robin);
 - noise: anything else (whale song, birdsong, traffic, hum).
@@ -24,6 +25,7 @@ from linernotes.tools.loudness import span_loudness
 from linernotes.tools.schema import LoudnessResult, RhythmResult
 from linernotes.tools.tagging import TagFrames
 from linernotes.tools.tonality import Tonality
+from linernotes.tools.vocabulary import ATONAL_NOTE
 
 Verdict = Literal["music", "speech", "silence", "noise"]
 
@@ -62,7 +64,8 @@ class SoundKinds:
         key = self.tonality.key(start=start, end=end) if self.tonality is not None else None
         pulse = self.rhythm is not None and self.rhythm.bpm is not None \
             and self.rhythm.bpm_confidence >= MIN_PULSE_CONFIDENCE
-        if (key is not None and key.key is not None) or pulse:
+        # An atonal song has no key but is pitched music.
+        if (key is not None and (key.key is not None or ATONAL_NOTE in key.notes)) or pulse:
             return "music"
         voice = self.tags.summary(start=start, end=end).vocals.score if self.tags else 0.0
         first = int(start or 0.0)

@@ -12,6 +12,9 @@ import re
 # How `Summary.notes` marks an analysis made in chunks (`tools.longform`): its form is not
 # known across the seams, so the writer names none.
 CHUNKED_NOTE = "long file:"
+# The key note of a song the key CNN stays unsure about throughout (`tools.tonality`): pitched
+# music with no key centre, which the verdict still calls music and the writer calls atonal.
+ATONAL_NOTE = "no clear key: atonal"
 
 # Family -> words in prose that name it. Tag labels are mapped to families the same way.
 INSTRUMENT_WORDS: dict[str, tuple[str, ...]] = {
