@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from linernotes.tools import cache, detectors
 from linernotes.tools.audio import Audio, check_path, file_sha256
 from linernotes.tools.detectors import SECTIONS, SILENCE, Detector, single_section
-from linernotes.tools.runtime import one_thread_per_worker
+from linernotes.tools.runtime import one_thread_per_worker, release_freed_memory
 from linernotes.tools.settings import MAX_DURATION_S
 from linernotes.tools.schema import Segment, Source, SongAnalysis, Summary
 from linernotes.tools.structure import SectionSpan
@@ -126,6 +126,7 @@ def run_song_passes(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 passes.frames[running.pop(future).name] = future.result()
+            release_freed_memory()
     return passes
 
 

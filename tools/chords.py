@@ -13,6 +13,7 @@ import torch
 from linernotes.tools import spectrogram
 from linernotes.tools.audio import Audio
 from linernotes.tools.nn import chord_crf, chord_feature_network, run_convolutional
+from linernotes.tools.runtime import release_freed_memory
 from linernotes.tools.schema import Chord
 from linernotes.tools.vocabulary import chord_label
 from linernotes.tools.tonality import SPECTRUM_FPS, Tonality, analyze_tonality, harmonic_spectrum
@@ -21,6 +22,11 @@ from linernotes.tools.tonality import SPECTRUM_FPS, Tonality, analyze_tonality, 
 _ROOT_A = 9
 # The CNN looks 11 frames either side; madmom pads the spectrogram by that much.
 _CONTEXT = 11
+# Input frames the feature network's valid convolutions consume (its output is 20 shorter;
+# two of the 22 padded frames survive, for the superframe average).
+_NETWORK_CONTEXT = 20
+# Output frames per network call.
+_BLOCK_FRAMES = 512
 
 
 def recognize_chords(audio: Audio, *, spectrum: torch.Tensor | None = None) -> list[Chord]:
@@ -39,9 +45,15 @@ def recognize_chords(audio: Audio, *, spectrum: torch.Tensor | None = None) -> l
     if len(spec) == 0:
         return []
     padded = torch.nn.functional.pad(spec, (0, 0, _CONTEXT, _CONTEXT))
-    maps = run_convolutional(chord_feature_network(), padded)  # (frames + 2, bins, 128)
+    # Per frame, the 128 feature maps averaged over all bins, (frames + 2, 128): the network
+    # runs a block of frames at a time, each block with the context its valid convolutions
+    # eat, since the whole song's 32-map activations were 26 MB a layer (the values match).
+    rows = len(padded) - _NETWORK_CONTEXT
+    per_frame = torch.cat([
+        run_convolutional(chord_feature_network(),
+                          padded[first:min(first + _BLOCK_FRAMES, rows) + _NETWORK_CONTEXT]).mean(dim=1)
+        for first in range(0, rows, _BLOCK_FRAMES)])
     # madmom's superframes: average three consecutive frames and all bins.
-    per_frame = maps.mean(dim=1)
     features = (per_frame[:-2] + per_frame[1:-1] + per_frame[2:]).numpy() / 3.0
     crf = chord_crf()
     classes = crf.process(features.astype(np.float64))
@@ -59,6 +71,7 @@ def analyze_harmony(audio: Audio, *, noncommercial_models: bool = True
     """
     spectrum = harmonic_spectrum(audio)
     tonality = analyze_tonality(audio, spectrum=spectrum, use_network=noncommercial_models)
+    release_freed_memory()  # the key network's and the chroma's working memory
     chords = recognize_chords(audio, spectrum=spectrum) if noncommercial_models else []
     return tonality, chords
 

@@ -24,6 +24,7 @@ from linernotes.tools.madmom_shim import madmom  # first: makes the submodule im
 import madmom.features.downbeats  # noqa: E402
 from linernotes.tools import spectrogram  # noqa: E402
 from linernotes.tools.nn import downbeat_ensemble  # noqa: E402
+from linernotes.tools.runtime import release_freed_memory  # noqa: E402
 from linernotes.tools.schema import RhythmResult, TimedValue  # noqa: E402
 from linernotes.tools.viterbi import sparse_viterbi  # noqa: E402
 
@@ -47,11 +48,14 @@ def rhythm_features(audio: Audio) -> np.ndarray:
     samples = audio.at(spectrogram.SAMPLE_RATE)
     parts = []
     for frame_size, bands in ((1024, 3), (2048, 6), (4096, 12)):
-        magnitude = spectrogram.stft_magnitude(samples, frame_size=frame_size, fps=FPS)
-        spec = spectrogram.log_filtered(magnitude, frame_size=frame_size, num_bands=bands,
-                                        fmin=30, fmax=17000, norm_filters=True)
+        spec = spectrogram.log_filtered_stft(samples, frame_size=frame_size, fps=FPS, num_bands=bands,
+                                             fmin=30, fmax=17000, norm_filters=True)
         parts.append(spectrogram.positive_difference(spec, frame_size=frame_size, fps=FPS))
-    return torch.cat(parts, dim=1).numpy()
+        del spec
+    features = torch.cat(parts, dim=1).numpy()
+    del parts
+    release_freed_memory()  # the spectra's blocks, before the network's own working memory
+    return features
 
 
 def beat_activations(audio: Audio) -> np.ndarray:

@@ -16,6 +16,7 @@ import torch
 from linernotes.tools import essentia_models as essentia_backend
 from linernotes.tools import musicnn
 from linernotes.tools.audio import Audio
+from linernotes.tools.runtime import release_freed_memory
 from linernotes.tools.schema import Tag, TagSummary, Vocals
 from linernotes.tools.vocabulary import GENRES, INSTRUMENTS, MOODS, NO_VOICE, VOICE, VOICE_PRESENT, VOICE_TYPES
 
@@ -221,6 +222,8 @@ def musicnn_frames(audio: Audio) -> TagFrames:
     hop_s = length * musicnn.FFT_HOP / musicnn.SAMPLE_RATE
     starts = np.arange(count) * hop_s
     audible = _audible(samples, starts, hop_s, rate=musicnn.SAMPLE_RATE)
+    del spectrogram
+    release_freed_memory()  # the mel spectrogram's working memory, before the networks'
     scores, embeddings = {}, []
     for model, labels in musicnn.LABELS.items():
         network = musicnn.load_musicnn(model)
