@@ -126,7 +126,7 @@ def run_song_passes(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 passes.frames[running.pop(future).name] = future.result()
-            release_freed_memory()
+            release_freed_memory()  # the finished detectors' intermediates, before the next start
     return passes
 
 

@@ -41,7 +41,9 @@ def chroma(spectrum: np.ndarray, *, frame_size: int = 8192) -> np.ndarray:
     np.ndarray, shape (frames, 12)
         Log-compressed energy per pitch class (unnormalised, so loudness is kept).
     """
-    return np.log1p(100.0 * np.asarray(spectrum, dtype=np.float32)) @ _chroma_bank(frame_size)
+    compressed = np.multiply(spectrum, 100.0, dtype=np.float32)
+    np.log1p(compressed, out=compressed)  # in place: one copy of the spectrum, not two
+    return compressed @ _chroma_bank(frame_size)
 
 
 def key_correlations(profile: np.ndarray) -> np.ndarray:

@@ -176,8 +176,10 @@ def _stack_lstms(lstms) -> dict[str, np.ndarray]:
 
 
 # Frames whose input projections are computed at once, ahead of the recurrence (6.5 MB for
-# 16 streams of 100 gates). Every block but a lone short song's has at least this many rows,
-# so each projection is the same BLAS matrix product, row for row, as for all frames at once.
+# 16 streams of 100 gates). Every block but a lone short song's has at least this many rows
+# (the remainder joins the last block), so no block falls to BLAS's small-matrix paths: the
+# activations came out bit-identical to projecting all frames at once (two evalset songs,
+# random inputs of 5 to 3,000 frames).
 _PROJECTION_FRAMES = 1024
 
 

@@ -6,10 +6,11 @@ decodes them, choosing between 3 and 4 beats per bar by likelihood. (Decoding at
 would be seven times faster, but its integer beat intervals are too coarse above ~150 BPM:
 a 170 BPM song came out at half tempo.)
 
-The decoder sometimes counts the tatum as the beat: piano ragtime's running eighths come
-out at 200 BPM. At such a rate a real beat still has bars the downbeat network can hear
-(a 170 BPM metal song: metre confidence 0.30), while counted eighths show no bar
-(0.17 on the rag, 0.03-0.11 on chorales). So a fast tempo without a bar is halved.
+The decoder sometimes counts the wrong metrical level: piano ragtime's running eighths come
+out at 200 BPM, and thrash at 190 BPM can come out at 95. `tools.metre` chooses the level
+from the network's own evidence: a fast pulse is halved only when it has no audible bar and
+the beats halving would drop are the weaker ones, and a pulse at or below 120 BPM with kicks
+(or network-marked beats) between its beats is doubled.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from linernotes.tools.audio import Audio
 from linernotes.tools.madmom_shim import madmom  # first: makes the submodule import below work
 import madmom.features.downbeats  # noqa: E402
-from linernotes.tools import spectrogram  # noqa: E402
+from linernotes.tools import metre, spectrogram  # noqa: E402
 from linernotes.tools.nn import downbeat_ensemble  # noqa: E402
 from linernotes.tools.runtime import release_freed_memory  # noqa: E402
 from linernotes.tools.schema import RhythmResult, TimedValue  # noqa: E402
@@ -33,10 +34,6 @@ MIN_DURATION_S = 2.0
 # Beats per bar the decoder may choose between, and the metre names they give.
 BEATS_PER_BAR = (3, 4)
 _METRES = {2: "2/4", 3: "3/4", 4: "4/4"}
-# Above this tempo with a metre confidence below `TATUM_METER_CONFIDENCE`, the decoder
-# has counted the tatum: every other beat is the beat.
-TATUM_BPM = 160.0
-TATUM_METER_CONFIDENCE = 0.2
 # Beat activations below this everywhere: no pulse to speak of.
 MIN_PEAK_ACTIVATION = 0.05
 # Beats per side of the running median that smooths the tempo curve.
@@ -70,18 +67,25 @@ def track_rhythm(audio: Audio) -> RhythmResult:
     """
     if audio.duration_s < MIN_DURATION_S:
         return _no_pulse(f"too short for a tempo (under {MIN_DURATION_S:g} s)")
-    activations = beat_activations(audio)
+    features = rhythm_features(audio)
+    onsets = metre.onset_bands(features)  # from the network's own input: no extra spectrum
+    activations = downbeat_ensemble()(features)[:, 1:]  # as `beat_activations`
+    del features
     if activations.max() < MIN_PEAK_ACTIVATION:
         return _no_pulse("no steady pulse detected")
     decoded = _decoder()(activations)
     if len(decoded) < 4:
         return _no_pulse("too few beats for a tempo")
-    result = rhythm_from_beats(decoded[:, 0], decoded[:, 1].astype(int), activations)
-    if (result.bpm > TATUM_BPM and result.meter_confidence < TATUM_METER_CONFIDENCE
-            and int(decoded[:, 1].max()) % 2 == 0):
-        beats, positions = half_tempo(decoded[:, 0], decoded[:, 1].astype(int))
-        result = rhythm_from_beats(beats, positions, activations)
-        result.notes.append("beat level halved: the decoded pulse had no audible bar (tatum)")
+    beats, positions = decoded[:, 0], decoded[:, 1].astype(int)
+    # The metrical level: the decoder may count the tatum (rag) or half the beat (thrash).
+    choice = metre.choose_level(beats=beats, positions=positions, activations=activations, onsets=onsets)
+    if choice.level == "halve":
+        beats, positions = half_tempo(beats, positions)
+    elif choice.level == "double":
+        beats, positions = metre.double_tempo(beats, positions)
+    result = rhythm_from_beats(beats, positions, activations)
+    if choice.level != "keep":
+        result.notes.append(choice.reason)
     return result
 
 
