@@ -39,7 +39,7 @@ from scipy import signal
 from linernotes.tools import detectors, melody, rhythm, speech, tagging, tonality, verdict, vibe
 from linernotes.tools.analyze import AnalysisConfig, Progress, SongPasses, run_song_passes, summarize
 from linernotes.tools.audio import Audio, file_sha256, load_audio, probe_audio
-from linernotes.tools.loudness import k_weighting
+from linernotes.tools.loudness import k_weighting, loudness_from_powers, weighted_block_powers
 from linernotes.tools.schema import Chord, LoudnessResult, RhythmResult, Summary
 from linernotes.tools.settings import LONGFORM_GRID_S, LONGFORM_OVERLAP_S, chunk_plan, chunk_seconds
 from linernotes.tools.structure import SectionSpan
@@ -294,33 +294,12 @@ class _PowerMeter:
             return
         blocks = soundfile.blocks(self.path, blocksize=size * 100, start=first, frames=count * size,
                                   dtype="float64", always_2d=True)
-        for block in blocks:
-            usable = len(block) // size * size
-            if usable == 0:
-                break
-            summed = np.zeros(usable // size)
-            for channel in range(info.channels):
-                weighted, self.state[channel] = signal.sosfilt(sos, block[:usable, channel],
-                                                               zi=self.state[channel])
-                summed += np.mean(weighted.reshape(-1, size) ** 2, axis=1)
-            self.powers.append(summed)
+        self.powers += weighted_block_powers(blocks, sos=sos, state=self.state, size=size)
 
     def result(self, *, duration_s: float) -> LoudnessResult:
         """Integrated loudness, range and curve from all the blocks, as for a song decoded whole."""
-        # tools.loudness's own gating and curve, applied to the whole file's blocks.
-        from linernotes.tools.loudness import (
-            _MOMENTARY_BLOCKS, _RELATIVE_GATE_LU, _SHORT_TERM_BLOCKS, _curve, _gated_mean, _loudness,
-            _loudness_range, _moving_mean,
-        )
-
         powers = np.concatenate(self.powers) if self.powers else np.empty(0)
-        momentary = _loudness(_moving_mean(powers, _MOMENTARY_BLOCKS, step=1))
-        short_term = _loudness(_moving_mean(powers, _SHORT_TERM_BLOCKS, step=1))
-        return LoudnessResult(
-            integrated_lufs=_gated_mean(momentary, relative_gate_lu=_RELATIVE_GATE_LU),
-            loudness_range_lu=_loudness_range(short_term[::10]),
-            curve=_curve(powers, duration_s=duration_s),
-        )
+        return loudness_from_powers(powers, duration_s=duration_s)
 
 
 # Splicing the chunks' frames ----------------------------------------------------------------

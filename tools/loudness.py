@@ -47,13 +47,57 @@ def measure_loudness(audio: Audio) -> LoudnessResult:
     powers = _channel_powers(audio)
     if powers is None:
         powers = _subblock_powers(audio) * max(audio.channels, 1)
+    return loudness_from_powers(powers, duration_s=audio.duration_s)
+
+
+def loudness_from_powers(powers: np.ndarray, *, duration_s: float) -> LoudnessResult:
+    """`measure_loudness`'s result from the K-weighted power of each 100 ms sub-block.
+
+    Parameters
+    ----------
+    powers : np.ndarray
+        Mean-square K-weighted power per consecutive 100 ms sub-block, summed over channels
+        (as `weighted_block_powers` gives), for the whole recording.
+    duration_s : float
+        The recording's length: the curve has a point per whole second of it.
+    """
     momentary = _loudness(_moving_mean(powers, _MOMENTARY_BLOCKS, step=1))
     short_term = _loudness(_moving_mean(powers, _SHORT_TERM_BLOCKS, step=1))
     return LoudnessResult(
         integrated_lufs=_gated_mean(momentary, relative_gate_lu=_RELATIVE_GATE_LU),
         loudness_range_lu=_loudness_range(short_term[::10]),  # EBU 3342 allows 1 Hz or finer
-        curve=_curve(powers, duration_s=audio.duration_s),
+        curve=_curve(powers, duration_s=duration_s),
     )
+
+
+def weighted_block_powers(blocks, *, sos: np.ndarray, state: np.ndarray, size: int):
+    """K-weighted power per `size`-sample sub-block, summed over channels, block by block.
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray, shape (frames, channels)
+        Consecutive stretches of a recording (e.g. `soundfile.blocks(..., always_2d=True)`).
+    sos : np.ndarray
+        `k_weighting(sample_rate)`.
+    state : np.ndarray, shape (channels, 2, 2)
+        The filters' state, updated in place so a later call continues the same stream.
+    size : int
+        Samples per sub-block (100 ms); a block's remainder shorter than that is dropped.
+
+    Yields
+    ------
+    np.ndarray
+        One power per whole sub-block of each block.
+    """
+    for block in blocks:
+        usable = len(block) // size * size
+        if usable == 0:
+            return
+        summed = np.zeros(usable // size)
+        for channel in range(block.shape[1]):
+            weighted, state[channel] = signal.sosfilt(sos, block[:usable, channel], zi=state[channel])
+            summed += np.mean(weighted.reshape(-1, size) ** 2, axis=1)
+        yield summed
 
 
 def span_loudness(result: LoudnessResult, *, start: float, end: float) -> float | None:
@@ -125,20 +169,10 @@ def _channel_powers(audio: Audio, *, block_s: float = 10.0) -> np.ndarray | None
         return None
     sos = k_weighting(info.samplerate)
     state = np.zeros((info.channels, sos.shape[0], 2))
-    powers = []
     try:
         blocks = soundfile.blocks(audio.path, blocksize=size * int(block_s / _BLOCK_S),
                                   frames=count * size, dtype="float64", always_2d=True)
-        for block in blocks:
-            usable = len(block) // size * size
-            if usable == 0:
-                break
-            summed = np.zeros(usable // size)
-            for channel in range(info.channels):
-                weighted, state[channel] = signal.sosfilt(sos, block[:usable, channel],
-                                                          zi=state[channel])
-                summed += np.mean(weighted.reshape(-1, size) ** 2, axis=1)
-            powers.append(summed)
+        powers = list(weighted_block_powers(blocks, sos=sos, state=state, size=size))
     except (RuntimeError, soundfile.LibsndfileError):
         return None
     return np.concatenate(powers) if powers else None
