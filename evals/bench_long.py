@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"chunk length {chunk_s:g} s; python {sys.executable}")
     print(f"{'minutes':>8} {'chunks':>6} {'peak RSS MiB':>12} {'budget MiB':>10} {'signal MiB':>10} "
           f"{'CPU s':>7} {'wall s':>7}  sections/windows")
+    if args.folder:
+        args.folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         for minutes in args.minutes:
             path = write_long_song(Path(folder) / f"long-{minutes:g}min.wav", minutes=minutes)

@@ -105,7 +105,9 @@ def track_rhythm_essentia(audio: Audio) -> RhythmResult:
     """Beats and tempo from Essentia's multi-feature beat tracker; no downbeats, no metre."""
     if audio.duration_s < MIN_DURATION_S:
         return _no_pulse(f"too short for a tempo (under {MIN_DURATION_S:g} s)")
-    import essentia.standard as es
+    from linernotes.tools.essentia_models import essentia_standard
+
+    es = essentia_standard()  # without TensorFlow's CUDA notices
 
     samples = np.ascontiguousarray(audio.at(spectrogram.SAMPLE_RATE), dtype=np.float32)
     _, beats, confidence, _, _ = es.RhythmExtractor2013(method="multifeature")(samples)
