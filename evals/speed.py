@@ -149,7 +149,7 @@ def run_speed(*, audio: str | Path | None = None, peers: bool = True, repeats: i
                      "wall times are slower and noisier than on an idle machine; compare ratios")
     return SpeedReport(
         command="linernotes eval speed" + (f" --audio {audio}" if audio else "")
-        + ("" if peers else " --no-peers"),
+        + ("" if peers else " --no-peers") + (f" --repeats {repeats}" if repeats != 1 else ""),
         audio=str(path),
         duration_s=round(duration_s, 2),
         cpu_count=os.cpu_count() or 1,
