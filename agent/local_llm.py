@@ -122,9 +122,29 @@ def default_threads(*, most: int = 2) -> int:
     llama.cpp's threads wait on each other at every layer; on an oversubscribed machine two
     threads measured 0.6 tokens/s where one thread gave 6.3, so never ask for busy cores.
     """
-    busy = os.getloadavg()[0]
-    idle = (os.cpu_count() or 1) - busy
+    idle = (os.cpu_count() or 1) - _cores_busy_elsewhere()
     return max(1, min(most, int(idle + 0.5)))
+
+
+def _cores_busy_elsewhere(*, interval_s: float = 0.25) -> float:
+    """Cores other processes keep busy now: the machine's busy time over a short interval,
+    less this process's own. The load average would count the analysis this process has
+    just finished, and so always ask for one thread after it."""
+    try:
+        machine_before, own_before = _machine_busy_s(), time.process_time()
+        time.sleep(interval_s)
+        machine_after, own_after = _machine_busy_s(), time.process_time()
+    except OSError:  # no /proc/stat: fall back on the load average
+        return os.getloadavg()[0]
+    return max(0.0, (machine_after - machine_before) - (own_after - own_before)) / interval_s
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds all cores have spent busy since boot (Linux /proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:8]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def local_model_available() -> bool:
