@@ -18,7 +18,8 @@ from langgraph.types import Send
 
 from linernotes.agent.config import DescribeConfig
 from linernotes.agent.narrative import (
-    narrative_record, rewrite_paragraph, rewrite_transitions, split_opening, verify_paragraph,
+    narrative_record, rewrite_paragraph, rewrite_problems, rewrite_transitions, split_opening,
+    verify_paragraph,
 )
 from linernotes.agent.outline import build_outline
 from linernotes.agent.providers import NONE, Provider, resolve_provider, warn
@@ -231,7 +232,7 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
             _warn(settings, f"the {provider.name} LLM failed ({error}); the deterministic writer takes over")
             return {"attempt": attempt, "provider": NONE, "paragraphs": drafts, "llm_seconds": spent}
         spent += time.perf_counter() - started
-        if text:
+        if text and not rewrite_problems(draft.text, text, keep_times=draft.kind != "overview"):
             paragraphs[position] = draft.model_copy(update={"text": text, "written_by": "llm"})
     if rewrite == "overview+transitions" and attempt == 1 and spent < settings.llm_budget_s:
         started = time.perf_counter()
@@ -256,7 +257,8 @@ def _rewrite_transitions(state: DescribeState, provider: Provider, paragraphs: l
         if not line:
             continue
         candidate = paragraphs[position].model_copy(update={"text": f"{line} {rest}".strip(), "written_by": "llm"})
-        if verify_paragraph(state["analysis"], state["outline"], candidate).ok:
+        if verify_paragraph(state["analysis"], state["outline"], candidate).ok and \
+                not rewrite_problems(paragraphs[position].text, candidate.text):
             updated[position] = candidate
     return updated
 

@@ -17,8 +17,9 @@ from langchain_core.tools import BaseTool
 from linernotes.agent.outline import Outline
 from linernotes.agent.prompts import RETRY_PROMPT, TRANSITIONS_SYSTEM, WRITER_SYSTEM, transitions_prompt
 from linernotes.agent.verify import Scope, Verification, section_scope, song_scope, verify_text
-from linernotes.agent.writer import Paragraph
+from linernotes.agent.writer import CLASHES, Paragraph
 from linernotes.tools.schema import Narrative, SongAnalysis
+from linernotes.tools.vocabulary import KEY_PATTERN, TIMESTAMP_PATTERN, key_identity
 
 def paragraph_scope(analysis: SongAnalysis, outline: Outline, paragraph: Paragraph) -> Scope:
     """The facts a paragraph may state: its section's, the song's, or the key moments'."""
@@ -83,6 +84,26 @@ def rewrite_paragraph(
     # About 1.8 tokens a word leaves room to finish the last sentence.
     text = run_with_tools(model, messages, tools=tools, max_tool_rounds=max_tool_rounds, max_tokens=int(words * 1.8))
     return clean_paragraph(text)
+
+
+def rewrite_problems(draft: str, text: str, *, keep_times: bool = True) -> list[str]:
+    """What a rewrite may not do that the claim checker does not catch; [] when it may stand.
+
+    The claim checker asks whether each stated fact is true; a rewrite can also drop one (a
+    key change the key moments list then names alone) or set a word against the draft's
+    energy ("powerful" in a hushed intro). So every key of the draft must stay, and every
+    time with `keep_times` (a section's events; the overview may leave its times to the
+    key moments), and no word may clash with an energy word the draft uses (`writer.CLASHES`).
+    """
+    times = dict.fromkeys(m.group(0) for m in TIMESTAMP_PATTERN.finditer(draft)) if keep_times else {}
+    problems = [f"drops {time}" for time in times if time not in {m.group(0) for m in TIMESTAMP_PATTERN.finditer(text)}]
+    kept_keys = {key_identity(m.group(0)) for m in KEY_PATTERN.finditer(text)}
+    problems += [f"drops {m.group(0)}" for m in KEY_PATTERN.finditer(draft) if key_identity(m.group(0)) not in kept_keys]
+    draft_words, words = set(re.findall(r"[a-z]+", draft.lower())), set(re.findall(r"[a-z]+", text.lower()))
+    for energy, banned in CLASHES.items():
+        if energy in draft_words and words & banned:
+            problems.append(f"{sorted(words & banned)} beside a {energy} passage")
+    return problems
 
 
 _FIRST_SENTENCE = re.compile(r"(.+?[.!?])(?:\s+|$)(.*)", re.S)

@@ -171,3 +171,16 @@ def test_an_atonal_song_is_called_atonal_not_merely_keyless():
     keyless.summary.notes = [f"key: {ATONAL_NOTE}"]
     overview = write_overview(build_outline(keyless))
     assert "atonal" in overview and "No single key" not in overview
+
+
+def test_a_rewrite_may_not_drop_a_key_change_or_contradict_the_energy():
+    from linernotes.agent.narrative import rewrite_problems
+
+    draft = "At 0:40 the key moves to A minor for the chorus. This hushed chorus is carried by piano."
+    assert rewrite_problems(draft, "At 0:40 the music turns to A minor. This hushed chorus rests on piano.") == []
+    assert rewrite_problems(draft, "At 0:40 the chorus arrives. This hushed chorus rests on piano.") == \
+        ["drops A minor"]
+    assert rewrite_problems(draft, "The chorus turns to A minor, hushed, on piano.") == ["drops 0:40"]
+    assert rewrite_problems(draft, "The chorus turns to A minor.", keep_times=False) == []
+    assert rewrite_problems(draft, "At 0:40 a powerful, hushed chorus in A minor on piano.") == \
+        ["['powerful'] beside a hushed passage"]
