@@ -418,7 +418,7 @@ def descriptive_name(section: Segment, *, position: int, count: int, energy: flo
     """
     if section.label != "section":
         return section.label
-    if energy is not None and energy < 0.3:
+    if energy is not None and energy < 0.25:  # the writer's "hushed" (`writer.energy_word`)
         return "hushed interlude" if 0 < position < count - 1 else "hushed passage"
     if energy is not None and energy > 0.75:
         return "driving passage"

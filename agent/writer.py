@@ -216,6 +216,9 @@ def _opening(outline: Outline, section: SectionPlan, at_start: list[Moment],
     return [rng.choice([f"The {name} follows at {when}.", f"Next, at {when}, comes the {name}."])]
 
 
+_ENERGY_NAMES = {"hushed", "driving"}  # the words of `outline.descriptive_name` that name an energy
+
+
 def _texture_sentence(section: SectionPlan, first: SectionPlan | None, rng: random.Random) -> str | None:
     texture = section.instruments + (["vocals"] if section.vocals else [])
     if first is not None and first.instruments == section.instruments and first.vocals == section.vocals:
@@ -223,7 +226,8 @@ def _texture_sentence(section: SectionPlan, first: SectionPlan | None, rng: rand
     energy = energy_word(section.energy)
     if texture:
         verb = rng.choice(["is carried by", "is built on", "features"])
-        adjective = f"{energy} " if energy else ""
+        # A descriptive name already says its energy: no "hushed hushed interlude".
+        adjective = f"{energy} " if energy and not set(section.name.split()) & _ENERGY_NAMES else ""
         return f"This {adjective}{section.name} {verb} {_join(texture)}."
     return f"The {section.name} is {energy}." if energy else None
 

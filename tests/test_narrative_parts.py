@@ -184,3 +184,15 @@ def test_a_rewrite_may_not_drop_a_key_change_or_contradict_the_energy():
     assert rewrite_problems(draft, "The chorus turns to A minor.", keep_times=False) == []
     assert rewrite_problems(draft, "At 0:40 a powerful, hushed chorus in A minor on piano.") == \
         ["['powerful'] beside a hushed passage"]
+
+
+def test_a_descriptive_name_is_not_given_a_second_energy_word():
+    from linernotes.agent.writer import deterministic_paragraphs
+
+    analysis = song_analysis()
+    for section, energy in zip(analysis.sections, (0.1, 0.27, 0.9)):
+        section.label, section.energy = "section", energy
+    text = " ".join(paragraph.text for paragraph in deterministic_paragraphs(build_outline(analysis)))
+    assert "hushed passage" in text and "driving passage" in text
+    for doubled in ("hushed hushed", "restrained hushed", "intense driving", "hushed driving"):
+        assert doubled not in text
