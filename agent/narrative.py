@@ -86,6 +86,10 @@ def rewrite_paragraph(
     return clean_paragraph(text)
 
 
+_KEY_MOVE = re.compile(r"\b(?:(?:moves?|modulates?|shifts?|turns?|changes?|switches?|goes|returns?)"
+                       r"(?:\s+back)?\s+(?:to|into)|into)\s+$")
+
+
 def rewrite_problems(draft: str, text: str, *, keep_times: bool = True) -> list[str]:
     """What a rewrite may not do that the claim checker does not catch; [] when it may stand.
 
@@ -99,6 +103,10 @@ def rewrite_problems(draft: str, text: str, *, keep_times: bool = True) -> list[
     problems = [f"drops {time}" for time in times if time not in {m.group(0) for m in TIMESTAMP_PATTERN.finditer(text)}]
     kept_keys = {key_identity(m.group(0)) for m in KEY_PATTERN.finditer(text)}
     problems += [f"drops {m.group(0)}" for m in KEY_PATTERN.finditer(draft) if key_identity(m.group(0)) not in kept_keys]
+    # A key the draft moves to must still be moved to, not merely named ("the chorus, in A minor").
+    moved_to = {key_identity(m.group(0)) for m in KEY_PATTERN.finditer(text) if _KEY_MOVE.search(text[:m.start()])}
+    problems += [f"no longer moves to {m.group(0)}" for m in KEY_PATTERN.finditer(draft)
+                 if _KEY_MOVE.search(draft[:m.start()]) and key_identity(m.group(0)) in kept_keys - moved_to]
     draft_words, words = set(re.findall(r"[a-z]+", draft.lower())), set(re.findall(r"[a-z]+", text.lower()))
     for energy, banned in CLASHES.items():
         if energy in draft_words and words & banned:

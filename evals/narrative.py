@@ -45,7 +45,8 @@ QUIET_WORDS = {"hushed", "quiet", "soft", "gentle", "whispered", "calm"}
 LOUD_WORDS = {"loud", "intense", "aggressive", "energetic", "powerful", "thunderous"}
 _HEADING = re.compile(r"^### (.+?) · (\d+:\d\d)–(\d+:\d\d)$")
 _MOMENT = re.compile(r"^- \*\*(\d+:\d\d)\*\* — (.*)$")
-_MOVE = re.compile(r"\b(?:moves? to|modulates? to|shifts? to|into)\s+$")
+_MOVE = re.compile(r"\b(?:(?:moves?|modulates?|shifts?|turns?|changes?|switches?|goes|returns?)(?:\s+back)?\s+(?:to|into)"
+                   r"|into)\s+$")
 _ENTRY = re.compile(r"\b(enters?|comes? in|drops? out|leaves?)\b")
 
 

@@ -182,7 +182,7 @@ def test_a_rewrite_may_not_drop_a_key_change_or_contradict_the_energy():
         ["drops A minor"]
     assert rewrite_problems(draft, "The chorus turns to A minor, hushed, on piano.") == ["drops 0:40"]
     assert rewrite_problems(draft, "The chorus turns to A minor.", keep_times=False) == []
-    assert rewrite_problems(draft, "At 0:40 a powerful, hushed chorus in A minor on piano.") == \
+    assert rewrite_problems(draft, "At 0:40 the key moves to A minor: a powerful, hushed chorus on piano.") == \
         ["['powerful'] beside a hushed passage"]
 
 
@@ -196,3 +196,13 @@ def test_a_descriptive_name_is_not_given_a_second_energy_word():
     assert "hushed passage" in text and "driving passage" in text
     for doubled in ("hushed hushed", "restrained hushed", "intense driving", "hushed driving"):
         assert doubled not in text
+
+
+def test_a_key_change_must_stay_a_change_in_the_rewrite():
+    from linernotes.agent.narrative import rewrite_problems
+
+    draft = "From 0:40 the key moves to A minor. This full chorus features piano."
+    assert rewrite_problems(draft, "At 0:40 the key changes to A minor. This full chorus features piano.") == []
+    assert rewrite_problems(draft, "At 0:40 the music shifts into A minor. This full chorus features piano.") == []
+    assert rewrite_problems(draft, "At 0:40 a chorus in A minor. This full chorus features piano.") == \
+        ["no longer moves to A minor"]
