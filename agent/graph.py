@@ -232,7 +232,8 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
             _warn(settings, f"the {provider.name} LLM failed ({error}); the deterministic writer takes over")
             return {"attempt": attempt, "provider": NONE, "paragraphs": drafts, "llm_seconds": spent}
         spent += time.perf_counter() - started
-        if text and not rewrite_problems(draft.text, text, keep_times=draft.kind != "overview"):
+        # The overview spans the whole song and lists no events: the guard is for sections.
+        if text and (draft.kind != "section" or not rewrite_problems(draft.text, text)):
             paragraphs[position] = draft.model_copy(update={"text": text, "written_by": "llm"})
     if rewrite == "overview+transitions" and attempt == 1 and spent < settings.llm_budget_s:
         started = time.perf_counter()

@@ -90,16 +90,16 @@ _KEY_MOVE = re.compile(r"\b(?:(?:moves?|modulates?|shifts?|turns?|changes?|switc
                        r"(?:\s+back)?\s+(?:to|into)|into)\s+$")
 
 
-def rewrite_problems(draft: str, text: str, *, keep_times: bool = True) -> list[str]:
-    """What a rewrite may not do that the claim checker does not catch; [] when it may stand.
+def rewrite_problems(draft: str, text: str) -> list[str]:
+    """What a rewrite of a section paragraph may not do that the claim checker does not catch.
 
     The claim checker asks whether each stated fact is true; a rewrite can also drop one (a
     key change the key moments list then names alone) or set a word against the draft's
-    energy ("powerful" in a hushed intro). So every key of the draft must stay, and every
-    time with `keep_times` (a section's events; the overview may leave its times to the
-    key moments), and no word may clash with an energy word the draft uses (`writer.CLASHES`).
+    energy ("powerful" in a hushed intro). So every time and key of the draft must stay, a
+    key move must stay a move, and no word may clash with an energy word the draft uses
+    (`writer.CLASHES`). [] when the rewrite may stand.
     """
-    times = dict.fromkeys(m.group(0) for m in TIMESTAMP_PATTERN.finditer(draft)) if keep_times else {}
+    times = dict.fromkeys(m.group(0) for m in TIMESTAMP_PATTERN.finditer(draft))
     problems = [f"drops {time}" for time in times if time not in {m.group(0) for m in TIMESTAMP_PATTERN.finditer(text)}]
     kept_keys = {key_identity(m.group(0)) for m in KEY_PATTERN.finditer(text)}
     problems += [f"drops {m.group(0)}" for m in KEY_PATTERN.finditer(draft) if key_identity(m.group(0)) not in kept_keys]
