@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from linernotes.tools.captioner import Captioner
 
 
+# The narrative's LLM seconds by default: with the prompts and the verifier around it, the
+# embedded model's narrative of a 4-minute song stays within 20 s on 2 cores.
+LLM_BUDGET_S = 16.0
+
+
 @dataclass(kw_only=True)
 class DescribeConfig:
     """Everything a describe run can be told; pass fields as `config["configurable"]`."""
@@ -27,9 +32,9 @@ class DescribeConfig:
     captioner: Captioner | None = None  # writes every segment's caption; default FeatureCaptioner
     progress: Callable[[str, float], None] | None = None  # called as progress(stage, fraction_done)
     warn: Callable[[str], None] | None = None  # one-line warnings; default: stderr
-    # LLM seconds for the narrative: no new paragraph is started after this (one call may run
-    # ~10 s more); the deterministic writer keeps the rest.
-    llm_budget_s: float = 18.0
+    # LLM seconds for the narrative: no call runs past this (`agent.deadline`); the
+    # deterministic writer keeps what was not rewritten by then.
+    llm_budget_s: float = LLM_BUDGET_S
     caption_budget_s: float = 8.0  # LLM seconds for section captions
     # Section captions by the LLM; None: yes, except for the embedded model, whose 2-core time
     # goes to the narrative (windows always keep the deterministic caption).

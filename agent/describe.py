@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from linernotes.agent.config import DescribeConfig
+from linernotes.agent.config import LLM_BUDGET_S, DescribeConfig
 from linernotes.agent.graph import graph, narrative_graph
 from linernotes.tools.schema import SongAnalysis
 
@@ -63,7 +63,7 @@ def describe(
     store_url: str | None = None,
     progress: Callable[[str, float], None] | None = None,
     warn: Callable[[str], None] | None = None,
-    llm_budget_s: float = 18.0,
+    llm_budget_s: float = LLM_BUDGET_S,
     narrative: bool = True,
 ) -> SongAnalysis:
     """Describe one song with the describe graph: facts, memory and a verified narrative.
@@ -106,7 +106,7 @@ def narrate(
     *,
     llm: str | None = None,
     chat_model: BaseChatModel | None = None,
-    llm_budget_s: float = 18.0,
+    llm_budget_s: float = LLM_BUDGET_S,
 ) -> SongAnalysis:
     """Write (or rewrite) the verified narrative of an existing analysis, without re-analysing."""
     settings = DescribeConfig(llm=llm, chat_model=chat_model, llm_budget_s=llm_budget_s)

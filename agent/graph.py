@@ -17,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from linernotes.agent.config import DescribeConfig
+from linernotes.agent.deadline import llm_deadline
 from linernotes.agent.narrative import (
     narrative_record, rewrite_paragraph, rewrite_problems, rewrite_transitions, split_opening,
     verify_paragraph,
@@ -206,12 +207,19 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
     if provider.chat_model is None:
         return {"attempt": attempt}
     _progress(settings, f"writing with {provider.name}", 0.95)
-    drafts, paragraphs = state["drafts"], list(state["paragraphs"])
     use_tools = settings.writer_tools if settings.writer_tools is not None else provider.name != "local"
     if use_tools:
         from linernotes.agent.tools import analysis_tools  # imports the store: only when the writer uses tools
     tools = analysis_tools(state["analysis"]) if use_tools else None
     rewrite = settings.llm_rewrite or ("overview+transitions" if provider.name == "local" else "all")
+    with llm_deadline(settings.llm_budget_s - state["llm_seconds"]):  # no call outlasts the budget
+        return _rewrite(state, settings, provider, tools, rewrite=rewrite, attempt=attempt)
+
+
+def _rewrite(state: DescribeState, settings: DescribeConfig, provider: Provider, tools: list | None, *,
+             rewrite: str, attempt: int) -> dict:
+    """The write node's calls, made inside the budget's deadline."""
+    drafts, paragraphs = state["drafts"], list(state["paragraphs"])
     spent = state["llm_seconds"]
     for position, draft in enumerate(drafts):
         whole = draft.kind == "overview" or (draft.kind == "section" and rewrite == "all")

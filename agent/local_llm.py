@@ -22,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from linernotes.agent.deadline import seconds_left
 from linernotes.agent.tool_text import parse_tool_calls
 from linernotes.tools.packages import LLM_PART_COUNT, SETUP_COMMAND
 from linernotes.tools.settings import data_dir
@@ -218,9 +219,13 @@ class LocalChatModel(BaseChatModel):
     n_ctx: int = 4096
     max_tokens: int = 256
     temperature: float = 0.3
-    # A reply still unfinished after this long is dropped (empty content), so one slow call on
-    # a busy machine cannot blow the narrative's time budget; the caller keeps its draft.
+    # A reply still unfinished after this long, or at the narrative's deadline (`agent.deadline`),
+    # is dropped (empty content), so one slow call on a busy machine cannot blow the narrative's
+    # time budget; the caller keeps its draft.
     max_seconds_per_call: float = 10.0
+    # A call with less time left than this is not started: on 2 cores reading a paragraph's prompt
+    # alone takes about that long, and it cannot be interrupted.
+    min_seconds_per_call: float = 3.0
 
     @property
     def _llm_type(self) -> str:
@@ -244,8 +249,11 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         with _LLAMA_LOCK:
+            seconds = seconds_left(self.max_seconds_per_call)
+            if seconds < min(self.min_seconds_per_call, self.max_seconds_per_call):
+                return _reply("", [], self.model_name, chunks=0, finish_reason=None)
             llama = _load_llama(self.model_path, self.n_threads, self.n_ctx)
-            deadline = time.monotonic() + self.max_seconds_per_call
+            deadline = time.monotonic() + seconds
             pieces, finish_reason = [], None
             # Streamed, so that a reply still unfinished at the deadline can be abandoned.
             for chunk in llama.create_chat_completion(
@@ -267,10 +275,14 @@ class LocalChatModel(BaseChatModel):
         calls = []
         if tools:
             text, calls = parse_tool_calls(text, tool_names={tool["function"]["name"] for tool in tools})
-        message = AIMessage(content=text, tool_calls=calls,
-                            response_metadata={"model_name": self.model_name, "chunks": len(pieces),
-                                               "finish_reason": finish_reason or "out_of_time"})
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return _reply(text, calls, self.model_name, chunks=len(pieces), finish_reason=finish_reason)
+
+
+def _reply(text: str, calls: list, model_name: str, *, chunks: int, finish_reason: str | None) -> ChatResult:
+    message = AIMessage(content=text, tool_calls=calls,
+                        response_metadata={"model_name": model_name, "chunks": chunks,
+                                           "finish_reason": finish_reason or "out_of_time"})
+    return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def local_chat_model(*, n_threads: int | None = None, n_ctx: int = 4096, max_tokens: int = 256) -> LocalChatModel:

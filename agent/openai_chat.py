@@ -14,13 +14,15 @@ import time
 from typing import Any, Iterator
 
 import openai
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 # The httpx flavour the installed openai SDK is built on (httpx2 for openai>=3): the byte
 # stream put into its responses must be that library's class.
 from langchain_openai._compat import httpx
 from pydantic import model_validator
 
+from linernotes.agent.deadline import seconds_left
 from linernotes.agent.providers import _CHARACTERS_PER_TOKEN, ProviderError, redact
 
 # (deadline on time.monotonic(), seconds allowed) of the call running in this context.
@@ -112,10 +114,8 @@ class CompatibleChatOpenAI(ChatOpenAI):
         if isinstance(error, ProviderError):
             return error
         secret = self.openai_api_key.get_secret_value() if self.openai_api_key else None
-        cause = error
-        while cause.__cause__ is not None and not isinstance(cause, CallDeadlineExceeded):
-            cause = cause.__cause__  # the SDK wraps what the hooks raised
-        if isinstance(cause, CallDeadlineExceeded):
+        cause = _deadline_cause(error)
+        if cause is not None:
             return ProviderError(str(cause))
         message = " ".join(str(error).split()) or type(error).__name__
         return ProviderError(redact(f"{type(error).__name__}: {message}"[:300], secret=secret))
@@ -124,10 +124,17 @@ class CompatibleChatOpenAI(ChatOpenAI):
         return kwargs.get("max_tokens") or self.max_tokens
 
     def _generate(self, *args, **kwargs):
-        token = _CALL.set((time.monotonic() + self.call_deadline_s, self.call_deadline_s))
+        # Inside a narrative's budget (`agent.deadline`) the call may get less than its own
+        # limit; cut off by the budget rather than by its limit, it is an empty reply, not a fault.
+        seconds = seconds_left(self.call_deadline_s)
+        if seconds <= 0.0:
+            return _out_of_time(self.model_name)
+        token = _CALL.set((time.monotonic() + seconds, seconds))
         try:
             result = super()._generate(*args, **kwargs)
         except Exception as error:
+            if seconds < self.call_deadline_s and _deadline_cause(error) is not None:
+                return _out_of_time(self.model_name)
             raise self._provider_error(error) from None
         finally:
             _CALL.reset(token)
@@ -169,3 +176,16 @@ class CompatibleChatOpenAI(ChatOpenAI):
                 yield chunk
         finally:
             inner.close()  # closes the response: the connection is not left trickling
+
+
+def _deadline_cause(error: BaseException) -> CallDeadlineExceeded | None:
+    """The deadline the hooks raised, if that is what ended the call (the SDK wraps it)."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, CallDeadlineExceeded):
+        cause = cause.__cause__
+    return cause
+
+
+def _out_of_time(model_name: str) -> ChatResult:
+    message = AIMessage(content="", response_metadata={"model_name": model_name, "finish_reason": "out_of_time"})
+    return ChatResult(generations=[ChatGeneration(message=message)])

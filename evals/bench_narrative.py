@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from linernotes.agent.api import narrate
+from linernotes.agent.config import LLM_BUDGET_S
 from linernotes.agent.providers import resolve_provider
 from linernotes.tools.schema import SongAnalysis
 
@@ -27,7 +28,7 @@ def llm_paragraph_count(markdown: str, deterministic: str) -> int:
 
 
 def bench_provider(analysis: SongAnalysis, spec: str, *, repeats: int = 1, n_threads: int | None = None,
-                   llm_budget_s: float = 18.0) -> dict:
+                   llm_budget_s: float = LLM_BUDGET_S) -> dict:
     """Seconds to start the provider and to write one narrative (median of `repeats`)."""
     started = time.perf_counter()
     provider = resolve_provider(spec, n_threads=n_threads)
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--providers", default="none,local")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: 2, 1 when busy)")
-    parser.add_argument("--budget", type=float, default=18.0, help="LLM seconds for the narrative")
+    parser.add_argument("--budget", type=float, default=LLM_BUDGET_S, help="LLM seconds for the narrative")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--show", action="store_true", help="print each narrative")
     args = parser.parse_args(argv)

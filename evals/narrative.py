@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from linernotes.agent.config import LLM_BUDGET_S
 from linernotes.evals.groundtruth import discover
 from linernotes.evals.metrics import NO_KEY, Annotation, Span
 from linernotes.tools.schema import SongAnalysis
@@ -330,7 +331,7 @@ def _songs(evalset: Path | None, *, rendered: bool, limit: int | None, workdir: 
 
 def run_narrative_eval(evalset: Path | None, *, providers: list[str], rendered: bool = True,
                        limit: int | None = None, workdir: Path = Path("/tmp/linernotes-narrative-eval"),
-                       llm_budget_s: float = 18.0) -> list[SongScore]:
+                       llm_budget_s: float = LLM_BUDGET_S) -> list[SongScore]:
     """Analyse each song (cached), narrate it with each provider, score every narrative."""
     from linernotes.agent.api import narrate
     from linernotes.agent.describe import analyze

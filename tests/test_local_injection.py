@@ -114,9 +114,10 @@ def test_a_generation_past_its_time_limit_stops(base_model):
 
 def test_the_local_narrative_of_a_hostile_song_verifies(tmp_path, monkeypatch, model):
     path, analysis = _hostile_song(tmp_path, tmp_path / "data", monkeypatch)
-    # The budget lets the model write the overview (one call), then the deterministic text goes on.
-    described = describe_module.describe(path, llm="local", chat_model=model, store=False, llm_budget_s=1.0)
+    # A budget a busy machine still rewrites this short song's overview and transitions in.
+    described = describe_module.describe(path, llm="local", chat_model=model, store=False, llm_budget_s=60.0)
     narrative = described.narrative
+    assert model.seen, "the model was asked"
     assert described.source.title == analysis.source.title  # the cached hostile analysis was used
     assert narrative.provider == "local" and narrative.verified and narrative.claims_failed == 0
     body = narrative.markdown.split("\n", 1)[1]  # below the title line, which shows the tags (escaped)
