@@ -141,12 +141,18 @@ def k_weighting(sample_rate: int) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
-def _subblock_powers(audio: Audio) -> np.ndarray:
-    """Mean square of the K-weighted signal in consecutive 100 ms sub-blocks."""
-    weighted = signal.sosfilt(k_weighting(audio.sample_rate), audio.samples.astype(np.float64))
+def _subblock_powers(audio: Audio, *, block_s: float = 10.0) -> np.ndarray:
+    """Mean square of the K-weighted signal in consecutive 100 ms sub-blocks.
+
+    Filtered in `block_s` blocks, as the channels are: no float64 copy of the whole song.
+    """
     size = int(round(_BLOCK_S * audio.sample_rate))
-    count = len(weighted) // size
-    return np.mean(weighted[: count * size].reshape(count, size) ** 2, axis=1)
+    step = size * int(round(block_s / _BLOCK_S))
+    mono = audio.samples.reshape(-1, 1)
+    sos = k_weighting(audio.sample_rate)
+    blocks = (mono[start:start + step] for start in range(0, len(mono), step))
+    powers = list(weighted_block_powers(blocks, sos=sos, state=np.zeros((1, sos.shape[0], 2)), size=size))
+    return np.concatenate(powers) if powers else np.zeros(0)
 
 
 def _channel_powers(audio: Audio, *, block_s: float = 10.0) -> np.ndarray | None:
