@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from linernotes.agent.writer import escape_markdown
+from linernotes.exports.lanes import Region, key_change_marks, narrated_key_regions
 from linernotes.tools.schema import SongAnalysis, Tag
 from linernotes.tools.vocabulary import format_time
 
@@ -34,7 +35,8 @@ def _tags(tags: list[Tag], limit: int = 4) -> str:
     return Text(", ".join(f"{tag.label} ({tag.score:.2f})" for tag in tags[:limit]) or "—")
 
 
-def summary_table(analysis: SongAnalysis) -> Table:
+def summary_table(analysis: SongAnalysis, *, key_regions: list[Region] | None = None) -> Table:
+    """The song's facts; key changes as the narrative tells them (`narrated_key_regions`)."""
     summary, source = analysis.summary, analysis.source
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold cyan", no_wrap=True)
@@ -48,8 +50,9 @@ def summary_table(analysis: SongAnalysis) -> Table:
     key = (f"{summary.key} (confidence {summary.key_confidence:.2f})" if summary.key
            else "no clear key")
     table.add_row("key", key)
-    if analysis.key_changes:
-        changes = "; ".join(f"{format_time(c.time)} {c.from_key} → {c.to_key}" for c in analysis.key_changes)
+    marks = key_change_marks(narrated_key_regions(analysis) if key_regions is None else key_regions)
+    if marks:
+        changes = "; ".join(f"{format_time(time)} {before} → {after}" for time, before, after in marks)
         table.add_row("modulations", Text(changes))
     tempo = (f"{summary.bpm:.1f} BPM, {summary.time_signature or 'metre unclear'} "
              f"(confidence {summary.bpm_confidence:.2f})" if summary.bpm else "no steady tempo")
@@ -94,7 +97,9 @@ def timeline(analysis: SongAnalysis, *, width: int = 64) -> Text:
     return bar
 
 
-def section_table(analysis: SongAnalysis) -> Table:
+def section_table(analysis: SongAnalysis, *, key_regions: list[Region] | None = None) -> Table:
+    """One row a section; its key as the narrative tells it, "A major → D major" where it modulates."""
+    regions = narrated_key_regions(analysis) if key_regions is None else key_regions
     table = Table(title="Sections")
     for column in ("time", "section", "key", "BPM", "LUFS", "vocals", "chords"):
         table.add_column(column)
@@ -102,13 +107,22 @@ def section_table(analysis: SongAnalysis) -> Table:
         table.add_row(
             f"{format_time(section.start)}–{format_time(section.end)}",
             Text(f"{section.label} [{section.cluster}]"),
-            Text(section.key or "—"),
+            Text(_keys_within(regions, section.start, section.end) or "—"),
             f"{section.bpm:.0f}" if section.bpm else "—",
             f"{section.loudness_lufs:.1f}" if section.loudness_lufs is not None else "—",
             "yes" if section.vocals.present else "no",
             Text(" ".join(section.chords[:6]) + (" …" if len(section.chords) > 6 else "")),
         )
     return table
+
+
+def _keys_within(regions: list[Region], start: float, end: float) -> str:
+    """The keys the regions give [start, end), in order, joined by arrows."""
+    keys: list[str] = []
+    for region in regions:
+        if min(region.end, end) - max(region.start, start) > 0 and (not keys or keys[-1] != region.label):
+            keys.append(region.label)
+    return " → ".join(keys)
 
 
 def caption_table(analysis: SongAnalysis) -> Table:
@@ -122,8 +136,9 @@ def caption_table(analysis: SongAnalysis) -> Table:
 
 def render_analysis(analysis: SongAnalysis) -> Group:
     """The whole report: summary, sections, narrative when present, timings."""
-    parts = [Panel(summary_table(analysis), title="linernotes", border_style="cyan"),
-             timeline(analysis), section_table(analysis), caption_table(analysis)]
+    regions = narrated_key_regions(analysis)
+    parts = [Panel(summary_table(analysis, key_regions=regions), title="linernotes", border_style="cyan"),
+             timeline(analysis), section_table(analysis, key_regions=regions), caption_table(analysis)]
     if analysis.narrative:
         narrative = analysis.narrative
         status = "verified" if narrative.verified else f"{narrative.claims_failed} claims failed"
