@@ -31,6 +31,15 @@ def _rng(outline: Outline, salt: int) -> random.Random:
     return random.Random(f"{outline.song_id}:{salt}")
 
 
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
+                 10: "ten", 11: "eleven", 12: "twelve"}
+
+
+def _count(number: int) -> str:
+    """A small count in words ("five"), larger ones in digits."""
+    return _NUMBER_WORDS.get(number, str(number))
+
+
 def _join(words: list[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
@@ -112,8 +121,15 @@ def _key_path_sentence(outline: Outline) -> str | None:
     changes = [event for event in outline.events if event.kind == "key_change"]
     if not changes:
         return None
-    moves = [f"to {event.subject} at {format_time(event.time)}" for event in changes[:3]]
-    return f"The key moves {_join(moves)}."
+    if len(changes) <= 3:
+        return f"The key moves {_join([f'to {event.subject} at {format_time(event.time)}' for event in changes])}."
+    first, last = format_time(changes[0].time), format_time(changes[-1].time)
+    keys = list(dict.fromkeys([outline.key_path[0].key] + [event.subject for event in changes]))
+    if len(keys) == 2 and None not in keys:
+        return (f"The key alternates between {keys[0]} and {keys[1]}: {_count(len(changes))} moves, "
+                f"from {first} to {last}.")
+    through = list(dict.fromkeys(event.subject for event in changes if event.subject))
+    return f"The key moves {_count(len(changes))} times, from {first} to {last}, through {_join(through)}."
 
 
 def write_overview(outline: Outline) -> str:
@@ -244,7 +260,7 @@ def _harmony_sentences(outline: Outline, section: SectionPlan, first: SectionPla
         harmony.append(f"sits in {section.key}")
     if not same_chords:
         if section.loop:
-            size = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}[len(section.loop)]
+            size = _count(len(section.loop))
             harmony.append(f"turns on a {size}-chord loop, {' – '.join(section.loop)}")
         else:
             symbols = [symbol for symbol in map(chord_symbol, section.chords) if symbol][:4]

@@ -1,11 +1,15 @@
-"""Narratives kept beside the analysis cache, keyed by the analysis and the provider: a cached
-song whose analysis and provider are unchanged gets its narrative back without an LLM call."""
+"""Narratives kept beside the analysis cache, keyed by the analysis, the provider and the writer's
+code: a cached song whose analysis and provider are unchanged gets its narrative back without an
+LLM call, until an upgrade changes how narratives are written (as joblib's Memory keys on a
+function's code)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -30,8 +34,23 @@ def analysis_key(analysis: SongAnalysis) -> str:
     return hashlib.sha256(bare.to_json(include_embeddings=False).encode()).hexdigest()
 
 
+# The modules that turn an analysis into a narrative: planning, writing, checking, prompts.
+WRITER_MODULES = ("linernotes.agent.outline", "linernotes.agent.writer", "linernotes.agent.narrative",
+                  "linernotes.agent.verify", "linernotes.agent.prompts", "linernotes.agent.graph",
+                  "linernotes.tools.vocabulary")
+
+
+@lru_cache(maxsize=1)
+def writer_fingerprint() -> str:
+    """A hash of the writer's source: a narrative kept by another version is not reused."""
+    digest = hashlib.sha256()
+    for module in WRITER_MODULES:
+        digest.update(Path(importlib.util.find_spec(module).origin).read_bytes())
+    return digest.hexdigest()
+
+
 def _path(analysis: SongAnalysis, provider: str) -> Path:
-    key = hashlib.sha256(f"{analysis_key(analysis)}|{provider}".encode()).hexdigest()
+    key = hashlib.sha256(f"{analysis_key(analysis)}|{provider}|{writer_fingerprint()}".encode()).hexdigest()
     return settings.data_dir() / "narratives" / f"{key}.json"
 
 

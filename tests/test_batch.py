@@ -140,3 +140,18 @@ def test_config_file_sets_defaults_and_a_broken_one_is_one_line(library):
     lines = [line for line in broken.stderr.splitlines() if line.strip()]
     assert broken.returncode == 2 and len(lines) == 1 and "not valid TOML" in lines[0]
     (data_dir / "linernotes.toml").unlink()
+
+
+def test_a_kept_narrative_is_not_reused_once_the_writer_changes(tmp_path, monkeypatch):
+    from agent_fixtures import song_analysis
+
+    from linernotes.agent.api import narrate
+    from linernotes.batch import narratives
+
+    monkeypatch.setenv("LINERNOTES_DATA_DIR", str(tmp_path))
+    analysis = narrate(song_analysis(), llm="none")
+    narratives.save_narrative(analysis, provider="none|")
+    assert narratives.load_narrative(analysis, provider="none|") == analysis.narrative
+    assert len(narratives.writer_fingerprint()) == 64
+    monkeypatch.setattr(narratives, "writer_fingerprint", lambda: "another version of the writer")
+    assert narratives.load_narrative(analysis, provider="none|") is None

@@ -205,3 +205,21 @@ def test_a_key_change_must_stay_a_change_in_the_rewrite():
     assert rewrite_problems(draft, "At 0:40 the music shifts into A minor. This full chorus features piano.") == []
     assert rewrite_problems(draft, "At 0:40 a chorus in A minor. This full chorus features piano.") == \
         ["no longer moves to A minor"]
+
+
+def test_a_key_that_keeps_moving_between_two_keys_is_told_as_an_alternation():
+    from linernotes.agent.outline import KeySpan, Moment
+    from linernotes.agent.writer import write_overview
+
+    outline = build_outline(song_analysis())
+    times, keys = [10.0, 20.0, 30.0, 40.0, 50.0], ["A minor", "C major"] * 3
+    events = [Moment(time=time, kind="key_change", section_index=0, text=f"the key moves to {key}", subject=key)
+              for time, key in zip(times, keys)]
+    path = [KeySpan(start=start, end=end, key=key)
+            for start, end, key in zip([0.0] + times, times + [60.0], ["C major"] + keys)]
+    overview = write_overview(outline.model_copy(update={"events": events, "key_path": path}))
+    assert "The key alternates between C major and A minor: five moves, from 0:10 to 0:50." in overview
+    # Three keys: the count, the span and the keys, never a list cut off after three moves.
+    events[2] = events[2].model_copy(update={"subject": "E minor"})
+    overview = write_overview(outline.model_copy(update={"events": events, "key_path": path}))
+    assert "The key moves five times, from 0:10 to 0:50, through A minor, C major and E minor." in overview
