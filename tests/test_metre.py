@@ -312,3 +312,32 @@ def test_onset_bands_need_the_rhythm_features():
     with pytest.raises(ValueError):
         metre.onset_bands(np.zeros((10, 40)))
     assert metre.onset_bands(np.ones((10, 314))).shape == (10, 3)
+
+
+# --- the octave of a pulse known only by its periodicity ------------------------------
+
+
+def test_choose_octave_lets_the_prior_pick_between_equally_strong_octaves():
+    bpm, share = metre.choose_octave(np.array([[200.0, 0.4], [100.0, 0.4], [150.0, 0.2]]),
+                                     min_bpm=40, max_bpm=240)
+    assert bpm == pytest.approx(100.0)
+    assert 0.5 < share < 1.0  # 150 BPM, a 3:2 rival, keeps some doubt
+
+
+def test_choose_octave_keeps_a_lone_strong_peak_far_from_the_prior_centre():
+    """Octaves inherit only a quarter of a peak's strength: the prior alone cannot halve 200."""
+    bpm, _ = metre.choose_octave(np.array([[200.0, 0.6], [133.0, 0.2], [85.0, 0.2]]),
+                                 min_bpm=40, max_bpm=240)
+    assert bpm == pytest.approx(200.0)
+
+
+def test_choose_octave_reports_the_strongest_peak_among_near_equal_candidates():
+    """101.7 and 206.9 / 2 = 103.4 are one hypothesis; the prior must not pull it to 103.4."""
+    bpm, _ = metre.choose_octave(np.array([[101.69, 0.23], [206.9, 0.13], [50.85, 0.1]]),
+                                 min_bpm=40, max_bpm=240)
+    assert bpm == pytest.approx(101.69)
+
+
+def test_choose_octave_stays_in_range_and_is_sure_without_rivals():
+    bpm, share = metre.choose_octave(np.array([[230.0, 1.0]]), min_bpm=40, max_bpm=240)
+    assert bpm == pytest.approx(230.0) and share == pytest.approx(1.0)

@@ -64,6 +64,15 @@ def test_accented_clicks_give_downbeats_every_bar(beats_per_bar, metre):
     assert all(abs((d - 0.5) / bar - round((d - 0.5) / bar)) * bar < 0.05 for d in result.downbeats)
 
 
+def test_beat_activations_from_features_match_those_from_audio():
+    from linernotes.tools.rhythm import beat_activations, rhythm_features
+
+    audio = as_audio(click_track(bpm=120, beats_per_bar=4, seconds=3.0))
+    from_audio = beat_activations(audio)
+    assert from_audio.shape[1] == 2 and from_audio.max() > 0.3
+    assert np.array_equal(beat_activations(features=rhythm_features(audio)), from_audio)
+
+
 def test_silence_has_no_tempo():
     result = track_rhythm(as_audio(np.zeros(10 * RATE)))
     assert result.bpm is None and result.bpm_confidence == 0.0

@@ -37,6 +37,10 @@ The rules, in order (4-beat or 2-beat bars only; a 3-beat bar is always kept):
 The rules return a confidence: how far the evidence sits past its threshold, scaled by the
 tempo prior's preference (log-normal around 120 BPM, one octave wide) between the levels.
 A tagger's "fast"/"slow" hint may veto halving or doubling; it never causes either.
+
+A clip too short for the decoder (fewer than 4 beats) has only the periodicity of its beat
+activation: `choose_octave` picks the level among a comb filter's tempo peaks and their
+octaves, by their periodic evidence times the tempo prior.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ HINT_PROBABILITY = 0.5
 # Tempo prior: log-normal around 120 BPM with a standard deviation of one octave.
 PRIOR_CENTRE_BPM = 120.0
 PRIOR_OCTAVES = 1.0
+# Octave choice: tempo peaks this close (relative) to a candidate or its octaves support it,
+OCTAVE_TOLERANCE = 0.04
+# ...those at its octaves with this weight (on rendered clips the decoder cannot track, 0.25
+# turned the comb's triple-tempo errors at 60 BPM into octave ones; 1, equal weight, let the
+# prior halve correct 170-200 BPM peaks).
+OCTAVE_SUPPORT = 0.25
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,57 @@ def double_tempo(beats: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, 
 def tempo_prior(bpm: float) -> float:
     """Log-normal tempo prior (unnormalised, 1 at 120 BPM, one octave standard deviation)."""
     return float(np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTRE_BPM) / PRIOR_OCTAVES) ** 2))
+
+
+def choose_octave(tempi: np.ndarray, *, min_bpm: float, max_bpm: float) -> tuple[float, float]:
+    """The metrical level of a pulse known only by its periodicity.
+
+    Every tempo peak, halved, kept and doubled (within [min_bpm, max_bpm]), is a candidate.
+    Its evidence is the strength of the peaks at it, plus `OCTAVE_SUPPORT` times that of the
+    peaks at its double and half (a pulse at T resonates at its subdivision and half-bar
+    too, but less than at T); its score is that evidence times `tempo_prior`. So the prior
+    moves the level off the strongest peak only when an octave has support of its own.
+
+    Parameters
+    ----------
+    tempi : np.ndarray, shape (n, 2)
+        Tempo peaks (BPM) and their relative strengths, as madmom's `detect_tempo` returns.
+    min_bpm, max_bpm : float
+        The range the peaks were searched in; candidates stay inside it.
+
+    Returns
+    -------
+    bpm : float
+        The best-scoring candidate (of those within `OCTAVE_TOLERANCE` of it, the one that
+        comes from the strongest peak).
+    share : float
+        In [0.5, 1]: its score over its own plus the best candidate's that is no octave of it.
+    """
+    tempi = np.asarray(tempi, dtype=float).reshape(-1, 2)
+    peaks, strengths = tempi[:, 0], tempi[:, 1]
+    candidates = np.concatenate([peaks / 2, peaks, peaks * 2])
+    sources = np.tile(strengths, 3)  # the strength of the peak each candidate comes from
+    inside = (candidates >= min_bpm) & (candidates <= max_bpm)
+    candidates, sources = candidates[inside], sources[inside]
+    evidence = np.array([strengths[_near(peaks, bpm)].sum() + OCTAVE_SUPPORT * (
+        strengths[_near(peaks, 2 * bpm)].sum() + strengths[_near(peaks, bpm / 2)].sum())
+        for bpm in candidates])
+    scores = evidence * np.array([tempo_prior(bpm) for bpm in candidates])
+    best = int(np.argmax(scores))
+    # The alternative: the best candidate in another octave family (ratios like 3:2).
+    family = np.zeros(len(candidates), dtype=bool)
+    for factor in (0.5, 1.0, 2.0):
+        family |= _near(candidates, factor * candidates[best])
+    rival = float(scores[~family].max()) if np.any(~family) else 0.0
+    share = float(scores[best] / (scores[best] + rival))
+    # Candidates within the tolerance are one hypothesis (the prior would pull it towards
+    # 120 BPM by up to 4 %): report the one from the strongest peak.
+    same = _near(candidates, candidates[best])
+    return float(candidates[same][np.argmax(sources[same])]), share
+
+
+def _near(values: np.ndarray, target: float) -> np.ndarray:
+    return np.abs(values / target - 1.0) <= OCTAVE_TOLERANCE
 
 
 def _evidence(beats, positions, activations, onsets) -> dict[str, float]:

@@ -11,6 +11,11 @@ out at 200 BPM, and thrash at 190 BPM can come out at 95. `tools.metre` chooses 
 from the network's own evidence: a fast pulse is halved only when it has no audible bar and
 the beats halving would drop are the weaker ones, and a pulse at or below 120 BPM with kicks
 (or network-marked beats) between its beats is doubled.
+
+A clip too short for the bar-pointer decoder (it finds fewer than 4 beats, e.g. a 5 s
+trumpet loop whose pulse fades after 3 s) gets a tempo from the activation's periodicity
+instead: madmom's comb-filter tempo histogram, its octave chosen by `metre.choose_octave`.
+Such a tempo has no beats, bars or curve, and a confidence under 0.3.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from scipy.signal import find_peaks
 
 from linernotes.tools.audio import Audio
 from linernotes.tools.madmom_shim import madmom  # first: makes the submodule import below work
 import madmom.features.downbeats  # noqa: E402
+import madmom.features.tempo  # noqa: E402
 from linernotes.tools import metre, spectrogram  # noqa: E402
 from linernotes.tools.nn import downbeat_ensemble  # noqa: E402
 from linernotes.tools.runtime import release_freed_memory  # noqa: E402
@@ -38,6 +45,18 @@ _METRES = {2: "2/4", 3: "3/4", 4: "4/4"}
 MIN_PEAK_ACTIVATION = 0.05
 # Beats per side of the running median that smooths the tempo curve.
 TEMPO_SMOOTHING_BEATS = 4
+# Tempo from periodicity (decoder failed): the comb filter's range (madmom's default is
+# 40-250 BPM; 240 keeps a doubled 120 in range and is the `choose_octave` ceiling)...
+PERIODICITY_BPM = (40.0, 240.0)
+# ...only for clips up to this long: 9 beats at the decoder's slowest 55 BPM, so a longer
+# recording the decoder cannot track has no steady pulse (rendered 8 s clips all decode)...
+PERIODICITY_MAX_S = 10.0
+# ...with at least this many onsets the network marks: two intervals to agree on a period
+# (a lone click would otherwise get the comb's 181.8 BPM).
+MIN_PULSE_ONSETS = 3
+# ...and its confidence at most: under the 0.3 at which the verdict counts a pulse as music
+# and the agent states a tempo without "probably", since no beat was tracked.
+PERIODICITY_MAX_CONFIDENCE = 0.25
 
 
 def rhythm_features(audio: Audio) -> np.ndarray:
@@ -55,27 +74,41 @@ def rhythm_features(audio: Audio) -> np.ndarray:
     return features
 
 
-def beat_activations(audio: Audio) -> np.ndarray:
-    """Per-frame (100 fps) probabilities of (beat, downbeat), as madmom's `RNNDownBeatProcessor`."""
-    return downbeat_ensemble()(rhythm_features(audio))[:, 1:]
+def beat_activations(audio: Audio | None = None, *, features: np.ndarray | None = None) -> np.ndarray:
+    """Per-frame (100 fps) probabilities of (beat, downbeat), as madmom's `RNNDownBeatProcessor`.
+
+    Parameters
+    ----------
+    audio : Audio, optional
+        The recording; ignored when `features` are given.
+    features : np.ndarray, optional
+        `rhythm_features(audio)`, when the caller already has them.
+    """
+    if features is None:
+        if audio is None:
+            raise ValueError("beat_activations needs audio or features")
+        features = rhythm_features(audio)
+    return downbeat_ensemble()(features)[:, 1:]
 
 
 def track_rhythm(audio: Audio) -> RhythmResult:
     """Beats, downbeats, metre, global tempo and tempo curve of a song.
 
-    Returns `bpm` None (confidence 0, with a note) for audio under 2 s or without a pulse.
+    Returns `bpm` None (confidence 0, with a note) for audio under 2 s or without a pulse;
+    a tempo without beats (see `periodicity_tempo`) when the decoder finds under 4 beats in
+    a clip of at most 10 s.
     """
     if audio.duration_s < MIN_DURATION_S:
         return _no_pulse(f"too short for a tempo (under {MIN_DURATION_S:g} s)")
     features = rhythm_features(audio)
     onsets = metre.onset_bands(features)  # from the network's own input: no extra spectrum
-    activations = downbeat_ensemble()(features)[:, 1:]  # as `beat_activations`
+    activations = beat_activations(features=features)
     del features
     if activations.max() < MIN_PEAK_ACTIVATION:
         return _no_pulse("no steady pulse detected")
     decoded = _decoder()(activations)
     if len(decoded) < 4:
-        return _no_pulse("too few beats for a tempo")
+        return periodicity_tempo(activations)
     beats, positions = decoded[:, 0], decoded[:, 1].astype(int)
     # The metrical level: the decoder may count the tatum (rag) or half the beat (thrash).
     choice = metre.choose_level(beats=beats, positions=positions, activations=activations, onsets=onsets)
@@ -87,6 +120,43 @@ def track_rhythm(audio: Audio) -> RhythmResult:
     if choice.level != "keep":
         result.notes.append(choice.reason)
     return result
+
+
+def periodicity_tempo(activations: np.ndarray) -> RhythmResult:
+    """A tempo from the periodicity of the beat activation, for clips the decoder cannot track.
+
+    madmom's comb-filter tempo histogram of the summed (beat, downbeat) activation gives
+    tempo peaks; `metre.choose_octave` picks the metrical level. No beats are placed (the
+    decoder could not place them), so beats, downbeats, metre and tempo curve stay empty.
+
+    Parameters
+    ----------
+    activations : np.ndarray, shape (frames, 2)
+        The network's (beat, downbeat) activations at 100 fps.
+
+    Returns
+    -------
+    RhythmResult
+        `bpm` None for activations over `PERIODICITY_MAX_S`, with under `MIN_PULSE_ONSETS`
+        marked onsets, or without a histogram peak; else a confidence of at most
+        `PERIODICITY_MAX_CONFIDENCE`, scaled by how clearly the level wins.
+    """
+    beatness = activations.sum(axis=1)  # the beat column excludes downbeats
+    # Padded: a beat on the clip's first frame counts too.
+    onsets, _ = find_peaks(np.pad(beatness, 1), height=MIN_PEAK_ACTIVATION,
+                           distance=int(60.0 * FPS / PERIODICITY_BPM[1]))
+    if len(beatness) > PERIODICITY_MAX_S * FPS or len(onsets) < MIN_PULSE_ONSETS:
+        return _no_pulse("too few beats for a tempo")
+    tempi = _tempo_estimator()(beatness)
+    if not np.isfinite(tempi[0, 0]):
+        return _no_pulse("too few beats for a tempo")
+    bpm, share = metre.choose_octave(tempi, min_bpm=PERIODICITY_BPM[0], max_bpm=PERIODICITY_BPM[1])
+    # share runs 0.5 (a rival level as likely) to 1: the confidence runs 0 to the cap.
+    confidence = PERIODICITY_MAX_CONFIDENCE * (2.0 * share - 1.0)
+    return RhythmResult(
+        beats=[], downbeats=[], bpm=round(bpm, 2), bpm_confidence=round(confidence, 3),
+        time_signature=None, meter_confidence=0.0, tempo_curve=[],
+        notes=["tempo from the pulse's periodicity: the clip is too short to track beats"])
 
 
 def run(audio: Audio, *, config) -> RhythmResult:
@@ -203,6 +273,14 @@ def _no_pulse(note: str) -> RhythmResult:
     return RhythmResult(beats=[], downbeats=[], bpm=None, bpm_confidence=0.0,
                         time_signature=None, meter_confidence=0.0, tempo_curve=[],
                         notes=[note])
+
+
+@lru_cache(maxsize=None)
+def _tempo_estimator():
+    low, high = PERIODICITY_BPM
+    histogram = madmom.features.tempo.CombFilterTempoHistogramProcessor(min_bpm=low, max_bpm=high, fps=FPS)
+    return madmom.features.tempo.TempoEstimationProcessor(method=None, histogram_processor=histogram,
+                                                          fps=FPS)
 
 
 @lru_cache(maxsize=None)
