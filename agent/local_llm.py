@@ -222,7 +222,7 @@ class LocalChatModel(BaseChatModel):
     # A reply still unfinished after this long, or at the narrative's deadline (`agent.deadline`),
     # is dropped (empty content), so one slow call on a busy machine cannot blow the narrative's
     # time budget; the caller keeps its draft.
-    max_seconds_per_call: float = 10.0
+    max_seconds_per_call: float = 14.0  # a 60-word overview on 2 cores: about 12 s with its prompt
     # A call with less time left than this is not started: on 2 cores reading a paragraph's prompt
     # alone takes about that long, and it cannot be interrupted.
     min_seconds_per_call: float = 3.0
