@@ -74,20 +74,13 @@ def rhythm_features(audio: Audio) -> np.ndarray:
     return features
 
 
-def beat_activations(audio: Audio | None = None, *, features: np.ndarray | None = None) -> np.ndarray:
-    """Per-frame (100 fps) probabilities of (beat, downbeat), as madmom's `RNNDownBeatProcessor`.
+def beat_activations(audio: Audio) -> np.ndarray:
+    """Per-frame (100 fps) probabilities of (beat, downbeat), as madmom's `RNNDownBeatProcessor`."""
+    return activations_from_features(rhythm_features(audio))
 
-    Parameters
-    ----------
-    audio : Audio, optional
-        The recording; ignored when `features` are given.
-    features : np.ndarray, optional
-        `rhythm_features(audio)`, when the caller already has them.
-    """
-    if features is None:
-        if audio is None:
-            raise ValueError("beat_activations needs audio or features")
-        features = rhythm_features(audio)
+
+def activations_from_features(features: np.ndarray) -> np.ndarray:
+    """`beat_activations` from the network's input, `rhythm_features(audio)`, when the caller has it."""
     return downbeat_ensemble()(features)[:, 1:]
 
 
@@ -102,7 +95,7 @@ def track_rhythm(audio: Audio) -> RhythmResult:
         return _no_pulse(f"too short for a tempo (under {MIN_DURATION_S:g} s)")
     features = rhythm_features(audio)
     onsets = metre.onset_bands(features)  # from the network's own input: no extra spectrum
-    activations = beat_activations(features=features)
+    activations = activations_from_features(features)
     del features
     if activations.max() < MIN_PEAK_ACTIVATION:
         return _no_pulse("no steady pulse detected")
