@@ -1,7 +1,11 @@
 import numpy as np
 from audio_factory import as_audio, click_track, noise, triad
 
+from linernotes.tools.analyze import AnalysisConfig
+from linernotes.tools.detectors import DETECTORS, SECTIONS
+from linernotes.tools.schema import RhythmResult
 from linernotes.tools.structure import segment_sections
+from linernotes.tools.tagging import TagFrames
 
 
 def _three_part_piece():
@@ -100,3 +104,18 @@ def test_a_quiet_opening_that_returns_at_the_end_is_no_chorus():
     assert [s.cluster for s in sections] == ["A", "B", "A"]
     assert "chorus" not in [s.label for s in sections]
     assert (sections[0].label, sections[-1].label) == ("intro", "outro")
+
+
+def test_the_sections_detector_splits_a_song_with_beats_but_no_downbeats():
+    """Licence-clean mode's tracker finds beats only: bars of four beats still carry sections."""
+    audio, beats, _ = _three_part_piece()
+    rhythm = RhythmResult(beats=beats, downbeats=[], bpm=120.0, bpm_confidence=0.9,
+                          time_signature=None, meter_confidence=0.0, tempo_curve=[])
+    tags = TagFrames(starts=np.arange(0.0, 48.0, 3.0), patch_s=3.0, scores={},
+                     embeddings=np.zeros((16, 4)), audible=np.ones(16, dtype=bool),
+                     backend="musicnn")
+    structure = next(d for d in DETECTORS if d.name == SECTIONS)
+    sections = structure.run(audio, config=AnalysisConfig(noncommercial_models=False),
+                             rhythm=rhythm, tags=tags, loudness=None)
+    assert len(sections) == 3
+    assert abs(sections[1].start - 16.0) <= 2.0 and abs(sections[2].start - 32.0) <= 2.0

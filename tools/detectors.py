@@ -159,9 +159,12 @@ def single_section(duration_s: float) -> list[SectionSpan]:
 
 def _sections(audio: Audio, *, config: AnalysisConfig, rhythm: RhythmResult | None,
               tags: tagging.TagFrames | None, loudness: LoudnessResult) -> list[SectionSpan]:
-    if rhythm is None or not rhythm.downbeats or tags is None:
+    if tags is None:
         return single_section(audio.duration_s)
-    return segment_sections(audio, beats=rhythm.beats, downbeats=rhythm.downbeats,
+    # Without downbeats (licence-clean mode's Essentia beats) bars are every fourth beat,
+    # and without beats a fixed grid: `segment_sections` places boundaries on either.
+    return segment_sections(audio, beats=rhythm.beats if rhythm else [],
+                            downbeats=rhythm.downbeats if rhythm else [],
                             embeddings=tags.embeddings,
                             embedding_times=tags.starts + tags.patch_s / 2, loudness=loudness)
 

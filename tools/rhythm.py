@@ -216,14 +216,14 @@ def rhythm_from_beats(beats: np.ndarray, positions: np.ndarray, activations: np.
     intervals = np.diff(beats)
     bpm = 60.0 / float(np.median(intervals))
     # Confidence: how strongly the network marks the beats, times how regular they are.
-    at_beats = _activation_at(activations.sum(axis=1), beats)
+    at_beats = metre.peak_at(activations.sum(axis=1), beats)
     regular = np.mean(np.abs(intervals / np.median(intervals) - 1.0) < 0.1)
     bpm_confidence = float(np.clip(np.mean(at_beats), 0, 1) * regular)
 
     beats_per_bar = int(positions.max())
     downbeats = beats[positions == 1]
     # Metre confidence: how much more the network marks downbeats than other beats.
-    downbeat_strength = _activation_at(activations[:, 1], beats)
+    downbeat_strength = metre.peak_at(activations[:, 1], beats)
     on = downbeat_strength[positions == 1].mean() if downbeats.size else 0.0
     off = downbeat_strength[positions != 1].mean()
     meter_confidence = float((on - off) / (on + off)) if on + off > 0 else 0.0
@@ -253,13 +253,6 @@ def tempo_curve(beats: np.ndarray, *, downbeats: np.ndarray | None = None) -> li
     index = np.clip(np.searchsorted(beats, times, side="right") - 1, 0, len(local) - 1)
     return [TimedValue(time=round(float(t), 3), value=round(60.0 / float(local[i]), 2))
             for t, i in zip(times, index)]
-
-
-def _activation_at(activation: np.ndarray, times: np.ndarray, *, radius: int = 3) -> np.ndarray:
-    """The peak activation within `radius` frames of each time."""
-    frames = np.round(np.asarray(times) * FPS).astype(int)
-    windows = frames[:, None] + np.arange(-radius, radius + 1)
-    return activation[np.clip(windows, 0, len(activation) - 1)].max(axis=1)
 
 
 def _no_pulse(note: str) -> RhythmResult:
