@@ -37,7 +37,7 @@ The rules, in order (4-beat or 2-beat bars only; a 3-beat bar is always kept):
 The rules return a confidence: how far the evidence sits past its threshold, scaled by the
 tempo prior's preference (log-normal around 120 BPM, one octave wide) between the levels.
 A tagger's "fast"/"slow" tags are no help here: musicnn's MTT "slow" reads 0.15-0.30 on
-slow chorales, rubato piano and synth pop alike, and "fast" stays under 0.35 on a 190 BPM
+slow chorales, rubato piano and synth pop alike, and "fast" stays under 0.35 on a 170 BPM
 metal song, so no hint enters the choice.
 
 A clip too short for the decoder (fewer than 4 beats) has only the periodicity of its beat
