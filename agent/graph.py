@@ -212,8 +212,12 @@ def write(state: DescribeState, config: RunnableConfig) -> dict:
         from linernotes.agent.tools import analysis_tools  # imports the store: only when the writer uses tools
     tools = analysis_tools(state["analysis"]) if use_tools else None
     rewrite = settings.llm_rewrite or ("overview+transitions" if provider.name == "local" else "all")
-    with llm_deadline(settings.llm_budget_s - state["llm_seconds"]):  # no call outlasts the budget
-        return _rewrite(state, settings, provider, tools, rewrite=rewrite, attempt=attempt)
+    with llm_deadline(settings.llm_budget_s - state["llm_seconds"]) as budget:  # no call outlasts the budget
+        update = _rewrite(state, settings, provider, tools, rewrite=rewrite, attempt=attempt)
+    if budget.cut:
+        _warn(settings, f"the narrative's LLM budget of {settings.llm_budget_s:g} s ran out: {budget.cut} "
+                        f"call(s) cut off, their paragraphs keep the deterministic text")
+    return update
 
 
 def _rewrite(state: DescribeState, settings: DescribeConfig, provider: Provider, tools: list | None, *,

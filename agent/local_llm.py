@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from linernotes.agent.deadline import seconds_left
+from linernotes.agent.deadline import out_of_time_result, seconds_left
 from linernotes.agent.tool_text import parse_tool_calls
 from linernotes.tools.packages import LLM_PART_COUNT, SETUP_COMMAND
 from linernotes.tools.settings import data_dir
@@ -251,7 +251,7 @@ class LocalChatModel(BaseChatModel):
         with _LLAMA_LOCK:
             seconds = seconds_left(self.max_seconds_per_call)
             if seconds < min(self.min_seconds_per_call, self.max_seconds_per_call):
-                return _reply("", [], self.model_name, chunks=0, finish_reason=None)
+                return out_of_time_result(self.model_name, chunks=0)
             llama = _load_llama(self.model_path, self.n_threads, self.n_ctx)
             deadline = time.monotonic() + seconds
             pieces, finish_reason = [], None
@@ -269,20 +269,19 @@ class LocalChatModel(BaseChatModel):
                 finish_reason = choice.get("finish_reason")
                 if finish_reason or time.monotonic() > deadline:
                     break
-        text = "".join(pieces) if finish_reason else ""
+        if not finish_reason:  # the budget's deadline cut it, or the call's own limit
+            return out_of_time_result(self.model_name, by_budget=seconds < self.max_seconds_per_call,
+                                      chunks=len(pieces))
+        text = "".join(pieces)
         if finish_reason == "length":  # cut by max_tokens: keep the complete sentences
             text = text[: max(text.rfind(mark) for mark in ".!?") + 1]
         calls = []
         if tools:
             text, calls = parse_tool_calls(text, tool_names={tool["function"]["name"] for tool in tools})
-        return _reply(text, calls, self.model_name, chunks=len(pieces), finish_reason=finish_reason)
-
-
-def _reply(text: str, calls: list, model_name: str, *, chunks: int, finish_reason: str | None) -> ChatResult:
-    message = AIMessage(content=text, tool_calls=calls,
-                        response_metadata={"model_name": model_name, "chunks": chunks,
-                                           "finish_reason": finish_reason or "out_of_time"})
-    return ChatResult(generations=[ChatGeneration(message=message)])
+        message = AIMessage(content=text, tool_calls=calls,
+                            response_metadata={"model_name": self.model_name, "chunks": len(pieces),
+                                               "finish_reason": finish_reason})
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def local_chat_model(*, n_threads: int | None = None, n_ctx: int = 4096, max_tokens: int = 256) -> LocalChatModel:

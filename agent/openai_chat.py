@@ -14,15 +14,14 @@ import time
 from typing import Any, Iterator
 
 import openai
-from langchain_core.messages import AIMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 # The httpx flavour the installed openai SDK is built on (httpx2 for openai>=3): the byte
 # stream put into its responses must be that library's class.
 from langchain_openai._compat import httpx
 from pydantic import model_validator
 
-from linernotes.agent.deadline import seconds_left
+from linernotes.agent.deadline import out_of_time_result, seconds_left
 from linernotes.agent.providers import _CHARACTERS_PER_TOKEN, ProviderError, redact
 
 # (deadline on time.monotonic(), seconds allowed) of the call running in this context.
@@ -128,13 +127,13 @@ class CompatibleChatOpenAI(ChatOpenAI):
         # limit; cut off by the budget rather than by its limit, it is an empty reply, not a fault.
         seconds = seconds_left(self.call_deadline_s)
         if seconds <= 0.0:
-            return _out_of_time(self.model_name)
+            return out_of_time_result(self.model_name)
         token = _CALL.set((time.monotonic() + seconds, seconds))
         try:
             result = super()._generate(*args, **kwargs)
         except Exception as error:
             if seconds < self.call_deadline_s and _deadline_cause(error) is not None:
-                return _out_of_time(self.model_name)
+                return out_of_time_result(self.model_name)
             raise self._provider_error(error) from None
         finally:
             _CALL.reset(token)
@@ -185,7 +184,3 @@ def _deadline_cause(error: BaseException) -> CallDeadlineExceeded | None:
         cause = cause.__cause__
     return cause
 
-
-def _out_of_time(model_name: str) -> ChatResult:
-    message = AIMessage(content="", response_metadata={"model_name": model_name, "finish_reason": "out_of_time"})
-    return ChatResult(generations=[ChatGeneration(message=message)])

@@ -16,7 +16,7 @@ from fake_openai import FakeOpenAI
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from linernotes.agent.api import narrate
-from linernotes.agent.deadline import llm_deadline, seconds_left
+from linernotes.agent.deadline import llm_deadline, out_of_time_result, seconds_left
 from linernotes.agent.local_llm import local_chat_model, part_files
 from linernotes.agent.openai_chat import CompatibleChatOpenAI
 from linernotes.agent.providers import ProviderError
@@ -47,10 +47,11 @@ def test_a_server_call_cut_by_the_budget_is_an_empty_reply_not_a_fault():
         model = CompatibleChatOpenAI(model="fake", base_url=server.url, api_key="not-needed", timeout=1.0,
                                      max_retries=0, call_deadline_s=30.0)
         started = time.monotonic()
-        with llm_deadline(1.5):
+        with llm_deadline(1.5) as budget:
             reply = model.invoke("Describe the song.")
         elapsed = time.monotonic() - started
         assert reply.content == "" and reply.response_metadata["finish_reason"] == "out_of_time"
+        assert budget.cut == 1  # the writer can say the budget ran out
         assert elapsed < 10.0, elapsed  # the trickle goes on for a minute
         with llm_deadline(0.0):  # no time left: the server is not asked at all
             asked = len(server.requests)
@@ -58,8 +59,9 @@ def test_a_server_call_cut_by_the_budget_is_an_empty_reply_not_a_fault():
             assert len(server.requests) == asked
         # Its own limit, not the budget, cut it: that is still the server's fault.
         hurried = model.model_copy(update={"call_deadline_s": 1.5})
-        with llm_deadline(20.0), pytest.raises(ProviderError, match="no complete reply within 1.5 s"):
+        with llm_deadline(20.0) as budget, pytest.raises(ProviderError, match="no complete reply within 1.5 s"):
             hurried.invoke("Describe the song.")
+        assert budget.cut == 0
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,18 @@ def test_every_call_of_the_narrative_is_bounded_by_what_is_left_of_its_budget():
     assert all(allowed <= 7.0 for allowed in model.allowed), model.allowed
     assert model.allowed == sorted(model.allowed, reverse=True)  # one deadline for the whole narrative
     assert seconds_left(1e9) == 1e9  # and it ends with the narrative
+
+
+class OutOfTimeWriter(ScriptedWriter):
+    """A writer whose every call the budget cuts off."""
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        return out_of_time_result("out-of-time")
+
+
+def test_the_narrative_says_when_its_budget_cut_calls_off(capsys):
+    analysis = narrate(song_analysis(), chat_model=OutOfTimeWriter(), llm_budget_s=7.0)
+    assert analysis.narrative.verified
+    assert "LLM budget of 7 s ran out" in capsys.readouterr().err
+    narrate(song_analysis(), chat_model=ScriptedWriter(), llm_budget_s=7.0)
+    assert "budget" not in capsys.readouterr().err
