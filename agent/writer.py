@@ -46,9 +46,16 @@ def _join(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def heading(section: SectionPlan) -> str:
-    """The section heading: "Chorus · 0:40–1:00"."""
+def heading(section: SectionPlan, *, sections: list[SectionPlan]) -> str:
+    """The section heading: "Chorus · 0:40–1:00".
+
+    A name that heads more than one section gets the section's material letter, the one
+    the section table shows ("Driving passage B", "Driving passage D"), so headings that
+    repeat say whether the music does.
+    """
     name = section.name
+    if sum(other.name == name for other in sections) > 1:
+        name += f" {section.cluster}"
     return f"{name[:1].upper()}{name[1:]} · {describe_span(section.start, section.end)}"
 
 
@@ -205,9 +212,10 @@ def _opening(outline: Outline, section: SectionPlan, at_start: list[Moment],
     """The opening sentences; a list among them holds alternatives (the first unused one is written)."""
     name, when = section.name, format_time(section.start)
     if section.index == 0:
+        first = name.removeprefix("opening ")  # not "the song opens with an opening passage"
         return [rng.choice([
-            f"The song opens with {_a(name)} that runs to {format_time(section.end)}.",
-            f"{_a(name).capitalize()} starts things off, lasting until {format_time(section.end)}.",
+            f"The song opens with {_a(first)} that runs to {format_time(section.end)}.",
+            f"{_a(first).capitalize()} starts things off, lasting until {format_time(section.end)}.",
         ])]
     clauses = [_event_phrase(event, inside=False) for event in at_start if event.kind in _BOUNDARY_KINDS][:4]
     if section.repeats is not None:
@@ -364,7 +372,7 @@ def render_markdown(outline: Outline, paragraphs: list[Paragraph], *, source_pat
             section = outline.sections[paragraph.section_index]
             if paragraph.section_index == 0:
                 lines += ["## Sections", ""]
-            lines += [f"### {heading(section)}", "", paragraph.text, ""]
+            lines += [f"### {heading(section, sections=outline.sections)}", "", paragraph.text, ""]
         else:
             lines += ["## Key moments", "", paragraph.text, ""]
     if song.notes:

@@ -10,6 +10,7 @@ from linernotes.agent.outline import (
 from linernotes.evals.narrative import (
     flicker, key_disagreements, parse_markdown, repeated_sentences, word_clashes,
 )
+from linernotes.agent.writer import deterministic_paragraphs, heading
 from linernotes.tools.schema import KeyChange
 
 
@@ -223,3 +224,23 @@ def test_a_key_that_keeps_moving_between_two_keys_is_told_as_an_alternation():
     events[2] = events[2].model_copy(update={"subject": "E minor"})
     overview = write_overview(outline.model_copy(update={"events": events, "key_path": path}))
     assert "The key moves five times, from 0:10 to 0:50, through A minor, C major and E minor." in overview
+
+
+def test_headings_that_repeat_say_which_material_they_head():
+    outline = build_outline(song_analysis())
+    assert len({section.name for section in outline.sections}) == len(outline.sections)
+    assert all(f" {section.cluster} ·" not in heading(section, sections=outline.sections)
+               for section in outline.sections)  # unique names need no letter
+    sections = [section.model_copy(update={"name": "driving passage", "cluster": cluster})
+                for section, cluster in zip(outline.sections, "ABA")]
+    headings = [heading(section, sections=sections) for section in sections]
+    assert [text.split(" ·")[0] for text in headings] == ["Driving passage A", "Driving passage B",
+                                                          "Driving passage A"]
+
+
+def test_the_song_does_not_open_with_an_opening_passage():
+    outline = build_outline(song_analysis())
+    outline.sections[0] = outline.sections[0].model_copy(update={"name": "opening passage", "label": "section"})
+    first = next(paragraph for paragraph in deterministic_paragraphs(outline) if paragraph.kind == "section")
+    opening = first.text.split(". ")[0]
+    assert "opening passage" not in opening and "a passage" in opening.lower(), first.text
