@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from linernotes.agent import facts
 from linernotes.agent.library import Library, LibrarySong
+from linernotes.agent.outline import build_outline
 from linernotes.agent.resolve import Question, SectionRef, Span, resolve
 from linernotes.tools.schema import Segment, SongAnalysis
 from linernotes.tools.vocabulary import INSTRUMENT_WORDS, family_of, format_time, key_identity, top_labels
@@ -20,6 +21,10 @@ from linernotes.tools.vocabulary import INSTRUMENT_WORDS, family_of, format_time
 if TYPE_CHECKING:
     from linernotes.memory.store import SongStore
 
+# The outline's energy events that each energy question asks for.
+_ENERGY_EVENTS = {"fall": ("breakdown", "energy_fall"), "rise": ("drop", "energy_rise"),
+                  "change": ("breakdown", "energy_fall", "drop", "energy_rise")}
+_ENERGY_VERBS = {"fall": "drops", "rise": "rises", "change": "changes"}
 _ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
 
 
@@ -331,6 +336,8 @@ class Answerer:
             text = f"The {kind} moment of {name} is at {format_time(fact.start)} ({fact.value:.1f} LUFS{inside})."
             return Reply(text=text, question=question,
                          citations=[Citation(song_id=song.id, title=name, start=fact.start, end=fact.start + 1)])
+        if question.field == "energy":
+            return self._energy_moves(question, song)
         if kind == "change":
             changing = "tempo" if question.field == "tempo" else "key"
             events = facts.tempo_changes(analysis) if changing == "tempo" else facts.key_changes(analysis)
@@ -373,6 +380,19 @@ class Answerer:
             text += " All times: " + ", ".join(format_time(other.time) for other in wanted) + "."
         return Reply(text=text, question=question,
                      citations=[Citation(song_id=song.id, title=name, start=event.time, end=event.time)])
+
+    def _energy_moves(self, question: Question, song: LibrarySong) -> Reply:
+        """When the energy falls, rises or changes between sections, from the outline's events."""
+        kind = question.event or "change"
+        verb = _ENERGY_VERBS[kind]
+        events = [event for event in build_outline(song.analysis).events if event.kind in _ENERGY_EVENTS[kind]]
+        if not events:
+            return Reply(text=f"The energy of {song.name} never clearly {verb} between sections.",
+                         question=question)
+        moments = _names([f"{format_time(event.time)} ({event.text})" for event in events])
+        return Reply(text=f"In {song.name}, the energy {verb} at {moments}.", question=question,
+                     citations=[Citation(song_id=song.id, title=song.name, start=event.time, end=event.time)
+                                for event in events])
 
     def _compare(self, question: Question, song: LibrarySong) -> Reply:
         analysis = song.analysis
@@ -460,8 +480,12 @@ class Answerer:
                             key=lambda song: measure(song.analysis), reverse=ask in highest_first)
             if not ranked:
                 return Reply(text=unmeasured, question=question)
-            text = (f"The {ask} song is {ranked[0].name}, at {shown(measure(ranked[0].analysis))}. "
-                    f"All: {listed(ranked, lambda song: shown(measure(song.analysis)))}.")
+            top = shown(measure(ranked[0].analysis))
+            # Songs that read the same as the top one are as fast (long, loud) as it: a tie.
+            tied = [song for song in ranked if shown(measure(song.analysis)) == top]
+            lead = (f"The {ask} song is {tied[0].name}, at {top}." if len(tied) == 1 else
+                    f"It is a tie: {_names([song.name for song in tied])} are the {ask}, at {top}.")
+            text = f"{lead} All: {listed(ranked, lambda song: shown(measure(song.analysis)))}."
         elif ask in ("minor", "major"):
             selected = [song for song in songs if (key_identity(key_of(song)) or (None, ""))[1] == ask]
             text = self._selection(selected, (f"are in a {ask} key", f"is in a {ask} key"), key_of)

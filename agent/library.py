@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from linernotes.agent.facts import TAG_FLOOR
 from linernotes.tools.schema import SongAnalysis
+from linernotes.tools.vocabulary import INSTRUMENT_WORDS
 
 if TYPE_CHECKING:
     from linernotes.memory.store import SongStore
@@ -21,6 +23,22 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"[a-z0-9]+")
 # Words that name no song in particular.
 _COMMON = {"the", "a", "an", "of", "and", "song", "track", "flac", "wav", "mp3", "ogg", "my", "in", "at", "is"}
+# "the ragtime song", "the melancholic one": a word before a noun for a song names it by its tags.
+_TAG_PHRASE = re.compile(r"\b([a-z0-9]+)\s+(?:song|track|one|piece|tune)\b")
+_MIN_TITLE_WORD = 4  # shorter title words ("me", "you", "go") are too often the question's own
+# Words a question uses of any song: a lone one names no song, whatever the titles hold
+# ("when does the guitar come in?" is not about "Come Together").
+_QUESTION_WORDS = {word for aliases in INSTRUMENT_WORDS.values() for alias in aliases for word in alias.split()} | {
+    "what", "when", "where", "which", "while", "does", "done", "have", "there", "their", "them", "they", "then",
+    "than", "that", "this", "these", "those", "with", "from", "into", "about", "after", "before", "over", "again",
+    "more", "most", "much", "many", "some", "only", "also", "very", "just", "each", "every", "both", "other",
+    "would", "could", "should", "will", "been", "being", "were", "your", "here", "show", "give", "list", "know",
+    "tell", "like", "sound", "sounds", "music", "songs", "time", "first", "last", "next", "whole",
+    "tempo", "fast", "faster", "fastest", "slow", "slower", "slowest", "loud", "louder", "loudest", "quiet",
+    "quietest", "long", "longest", "short", "shortest", "chord", "chords", "chorus", "verse", "bridge", "intro",
+    "outro", "section", "part", "voice", "vocals", "sing", "sings", "singing", "energy", "mood", "genre", "major",
+    "minor", "come", "comes", "start", "starts", "stop", "stops", "drop", "drops", "change", "changes", "begin",
+    "begins", "play", "plays", "playing"}
 
 
 def normalised_words(text: str) -> list[str]:
@@ -42,6 +60,18 @@ class LibrarySong:
         source = self.analysis.source
         stem = PurePath(source.path.replace("\\", "/")).stem
         return [name for name in dict.fromkeys([self.name, source.title or "", PurePath(source.path).name, stem]) if name]
+
+    @property
+    def name_words(self) -> set[str]:
+        """The words of its names that may name it, without "the", "song", "wav"..."""
+        return {word for name in self.names for word in normalised_words(name) if word not in _COMMON}
+
+    @property
+    def tag_words(self) -> set[str]:
+        """The words of its song-level genre, mood and instrument tags that are not too weak to mention."""
+        summary = self.analysis.summary
+        tags = [*summary.genres, *summary.moods, *summary.instruments]
+        return {word for tag in tags if tag.score >= TAG_FLOOR for word in normalised_words(tag.label)}
 
 
 def _match_score(song: LibrarySong, words: list[str], text: str) -> float:
@@ -111,10 +141,23 @@ class Library:
         scored = [(_match_score(song, words, text), song) for song in self.songs]
         scored = [(score, song) for score, song in scored if score >= 0.6]
         if not scored:
-            by_id = self.get(text.strip())
+            by_id = self.get(text.strip()) or self._by_distinctive_word(text)
             return [by_id] if by_id else []
         top = max(score for score, _ in scored)
         return [song for score, song in sorted(scored, key=lambda pair: -pair[0]) if score >= top - 1e-9]
+
+    def _by_distinctive_word(self, text: str) -> LibrarySong | None:
+        """The one song a title word of the text names ("how loud is feelings?"), else the one song
+        whose tags hold the word of "the ragtime song"; None when no word is held by exactly one song."""
+        title_words = [word for word in normalised_words(text)
+                       if len(word) >= _MIN_TITLE_WORD and word not in _QUESTION_WORDS]
+        tag_words = _TAG_PHRASE.findall(text.lower())
+        for words, words_of in ((title_words, lambda song: song.name_words), (tag_words, lambda song: song.tag_words)):
+            for word in words:
+                holders = [song for song in self.songs if word in words_of(song)]
+                if len(holders) == 1:
+                    return holders[0]
+        return None
 
     def find_song(self, text: str) -> LibrarySong | None:
         """The one song the text names, else None (no match, or several equally good)."""

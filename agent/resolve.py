@@ -18,7 +18,7 @@ from linernotes.tools.vocabulary import INSTRUMENT_PATTERN, INSTRUMENT_WORDS, TI
 Field = Literal["key", "tempo", "time_signature", "chords", "section", "vocals", "instruments", "loudness",
                 "energy", "mood", "genre", "duration"]
 Intent = Literal["lookup", "event", "compare", "library", "similar", "sections", "songs", "search"]
-EventKind = Literal["start", "stop", "change", "loudest", "quietest"]
+EventKind = Literal["start", "stop", "change", "loudest", "quietest", "rise", "fall"]  # rise, fall: of the energy
 
 
 class SectionRef(BaseModel):
@@ -87,6 +87,8 @@ _FIELD_WORDS: list[tuple[Field, re.Pattern[str]]] = [
 _START = re.compile(r"come[s]? in|coming in|\benter|\bstart|\bbegin|kick[s]? in|first appear|\bappear|\bjoin", re.I)
 _STOP = re.compile(r"\bstop|drop[s]? out|\bleave|\bend[s]?\b|go(?:es)? away|fade[s]? out|disappear|cut[s]? out|\bquit", re.I)
 _CHANGE = re.compile(r"\bchang|modulat|\bshift|\bswitch", re.I)
+_FALL = re.compile(r"\bdrop|\bfall|\bdip|\bdies? down|\bdecreas|\blower", re.I)
+_RISE = re.compile(r"\bris(?:e|es|ing)\b|\bbuild|\bsurge|\bclimb|\bincreas|\bgrow", re.I)
 _WHEN = re.compile(r"\bwhen\b|what time|at what point|\bwhere\b|how far in|what moment", re.I)
 _LIBRARY = re.compile(
     r"\bmy (?:songs|tracks|library|music)\b|\bwhich (?:songs?|tracks?|ones?)\b|which of\b|\bany (?:songs|tracks)\b|"
@@ -172,6 +174,15 @@ def _event(text: str) -> EventKind | None:
     return None
 
 
+def _energy_event(text: str, event: EventKind | None) -> EventKind:
+    """Energy moves rather than comes and goes: "when does the energy drop?" asks for its falls."""
+    if _FALL.search(text) or event == "stop":
+        return "fall"
+    if _RISE.search(text) or event == "start":
+        return "rise"
+    return "change"
+
+
 def _spans(text: str) -> list[Span]:
     times = parse_times(text)
     spans: list[Span] = []
@@ -213,6 +224,8 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     elif instrument and field in (None, "instruments", "section"):
         field = "instruments"
     event = (_event(text) or _event(asked)) if (_WHEN.search(text) or re.search(r"\bloudest\b|\bquietest\b", text, re.I)) else None
+    if field == "energy" and _WHEN.search(text):
+        event = _energy_event(text, event)
     ordinal = next((value for word, value in _ORDINALS.items() if re.search(rf"\b{word}\b", text, re.I)), 1)
     follow_up = previous is not None and (bool(_FOLLOW_UP.search(text)) or field is None)
 
