@@ -138,7 +138,8 @@ class Answerer:
         if isinstance(song, Reply):
             return song
         handler = {"lookup": self._lookup, "event": self._event, "compare": self._compare,
-                   "similar": self._similar, "sections": self._sections}.get(question.intent)
+                   "similar": self._similar, "sections": self._sections,
+                   "overview": self._overview}.get(question.intent)
         if handler is None:
             return self._search(question, song)
         return handler(question, song)
@@ -457,6 +458,11 @@ class Answerer:
                 return Reply(text=resolved, question=question, resolved=False)
             time = (resolved[0] + resolved[1]) / 2
         return Reply(text=self.similar_text(song.id, time), question=question)
+
+    def _overview(self, question: Question, song: LibrarySong) -> Reply:
+        return Reply(text=self.overview_text(song.id), question=question,
+                     citations=[Citation(song_id=song.id, title=song.name, start=0.0,
+                                         end=song.analysis.source.duration_s)])
 
     def _search(self, question: Question, song: LibrarySong | None) -> Reply:
         return Reply(text="I could not pin that question to a measured fact. " + self.search_text(

@@ -17,7 +17,7 @@ from linernotes.tools.vocabulary import INSTRUMENT_PATTERN, INSTRUMENT_WORDS, TI
 
 Field = Literal["key", "tempo", "time_signature", "chords", "section", "vocals", "instruments", "loudness",
                 "energy", "mood", "genre", "duration"]
-Intent = Literal["lookup", "event", "compare", "library", "similar", "sections", "songs", "search"]
+Intent = Literal["lookup", "event", "compare", "library", "similar", "sections", "songs", "overview", "search"]
 EventKind = Literal["start", "stop", "change", "loudest", "quietest", "rise", "fall"]  # rise, fall: of the energy
 
 
@@ -89,6 +89,9 @@ _STOP = re.compile(r"\bstop|drop[s]? out|\bleave|\bend[s]?\b|go(?:es)? away|fade
 _CHANGE = re.compile(r"\bchang|modulat|\bshift|\bswitch", re.I)
 _FALL = re.compile(r"\bdrop|\bfall|\bdip|\bdies? down|\bdecreas|\blower", re.I)
 _RISE = re.compile(r"\bris(?:e|es|ing)\b|\bbuild|\bsurge|\bclimb|\bincreas|\bgrow", re.I)
+# A question that only names a song ("green river?", "tell me about Green River"): its overview.
+_OVERVIEW = re.compile(r"(?:\W|\b(?:tell|me|about|describe|what|is|what's|how|an?|the|overview|summary|of|song|"
+                       r"track|please|give|show)\b)*", re.I)
 _WHEN = re.compile(r"\bwhen\b|what time|at what point|\bwhere\b|how far in|what moment", re.I)
 _LIBRARY = re.compile(
     r"\bmy (?:songs|tracks|library|music)\b|\bwhich (?:songs?|tracks?|ones?)\b|which of\b|\bany (?:songs|tracks)\b|"
@@ -216,8 +219,10 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     library_wide = bool(_LIBRARY.search(text)) or (not songs and bool(_SUPERLATIVE_PATTERN.search(text))
                                                    and not _THIS.search(text) and "song" in text.lower())
     spans = _spans(text)
-    # A name may hold field words ("tempo_change"): the question's own words first, then the whole text.
-    field = _field(text) or _field(asked)
+    # A name may hold field words ("tempo_change"): the question's own words first, then the whole
+    # text, unless the question only names a song ("Slow River?" asks no tempo: its overview).
+    overview = bool(songs) and bool(_OVERVIEW.fullmatch(text.strip()))
+    field = _field(text) or (None if overview else _field(asked))
     instrument = _instrument(text)
     if instrument == "voice":
         field, instrument = "vocals", None
@@ -262,6 +267,8 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
         return question.model_copy(update={"intent": "event"})
     if field is not None or spans:
         return question
+    if overview:
+        return question.model_copy(update={"intent": "overview"})
     return question.model_copy(update={"intent": "search"})
 
 

@@ -108,3 +108,16 @@ def test_a_title_word_the_question_itself_uses_names_no_song():
     for question in ("when does the guitar come in?", "what time does the chorus start?"):
         assert library.find_songs(question) == [], question
     assert [song.name for song in library.find_songs("what key is together in?")] == ["Come Together"]
+
+
+@pytest.mark.parametrize("question", ["tell me about Slow River", "slow river?", "describe slow river"])
+def test_a_question_that_only_names_a_song_gets_its_overview(answerer, question):
+    reply = answerer.answer(question)  # "slow" in the title asks no tempo question
+    assert reply.question.intent == "overview" and reply.question.field is None
+    assert reply.text.startswith("Slow River: 0:30 long") and "90 BPM" in reply.text and "Genres: folk" in reply.text
+    assert reply.citations[0].song_id == reply.question.song_ids[0]
+
+
+def test_the_words_of_a_title_do_not_pick_the_field(answerer):
+    assert answerer.answer("what key is Slow River in?").question.field == "key"
+    assert answerer.answer("how fast is slow river?").text.startswith("The tempo of Slow River is 90 BPM")
