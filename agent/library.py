@@ -153,8 +153,9 @@ class Library:
                        if len(word) >= _MIN_TITLE_WORD and word not in _QUESTION_WORDS]
         tag_words = _TAG_PHRASE.findall(text.lower())
         for words, words_of in ((title_words, lambda song: song.name_words), (tag_words, lambda song: song.tag_words)):
+            held = [(song, words_of(song)) for song in self.songs]  # each song's words, once
             for word in words:
-                holders = [song for song in self.songs if word in words_of(song)]
+                holders = [song for song, song_words in held if word in song_words]
                 if len(holders) == 1:
                     return holders[0]
         return None

@@ -112,8 +112,7 @@ class Tonality:
             return KeyEstimate(key=None, confidence=0.0, notes=["no clear key"])
         if self._song_atonal:
             return KeyEstimate(key=None, confidence=0.0, notes=[ATONAL_NOTE])
-        probabilities = _softmax(np.log(network + 1e-9)
-                                 + PROFILE_SHARPNESS * key_correlations(profile))
+        probabilities = _key_probabilities(network, profile)
         if start is None and end is None:
             best = int(np.argmax(probabilities))
         else:
@@ -161,10 +160,13 @@ class Tonality:
 
     def profile(self, first: int, last: int) -> np.ndarray:
         """The energy-weighted pitch-class profile (C first, sums to 1) of steps [first, last)."""
-        weight = self.pitch_weight[first:last].sum()
+        return self._profile_of(slice(first, last))
+
+    def _profile_of(self, steps: slice | np.ndarray) -> np.ndarray:
+        weight = self.pitch_weight[steps].sum()
         if weight <= 0:
             return np.zeros(12)
-        return self.pitch_classes[first:last].sum(axis=0) / weight
+        return self.pitch_classes[steps].sum(axis=0) / weight
 
     def changes(self, *, downbeats: list[float] | None = None) -> list[KeyChange]:
         """Modulations, each placed at a downbeat when downbeats are given."""
@@ -198,9 +200,7 @@ class Tonality:
         steps = np.flatnonzero(self._keyed[first:last]) + first
         if len(steps) < round(MIN_SEGMENT_S / LOGIT_PERIOD_S):
             return 0.0
-        network = _softmax(self.logits[steps].mean(axis=0))
-        profile = self.pitch_classes[steps].sum(axis=0) / max(self.pitch_weight[steps].sum(), 1e-12)
-        probabilities = _softmax(np.log(network + 1e-9) + PROFILE_SHARPNESS * key_correlations(profile))
+        probabilities = _key_probabilities(_softmax(self.logits[steps].mean(axis=0)), self._profile_of(steps))
         return float(probabilities[key])
 
     @cached_property
@@ -304,6 +304,11 @@ def _pitch_steps(frames: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray
     frames = np.concatenate([frames, np.zeros((steps * per_step - len(frames), 12))])
     return (frames.reshape(steps, per_step, 12).sum(axis=1).astype(np.float64),
             frames.sum(axis=1).reshape(steps, per_step).sum(axis=1).astype(np.float64))
+
+
+def _key_probabilities(network: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """A span's key probabilities: the CNN's averaged posterior times the profile opinion."""
+    return _softmax(np.log(network + 1e-9) + PROFILE_SHARPNESS * key_correlations(profile))
 
 
 def _softmax(values: np.ndarray) -> np.ndarray:
