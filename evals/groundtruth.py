@@ -8,11 +8,14 @@ part of the truth unknown rather than guessed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import mir_eval
 from pydantic import BaseModel
 
 from linernotes.evals.metrics import NO_KEY, Annotation, Span, normalise_key
+from linernotes.tools.vocabulary import pitch_class
 
 GT_SUFFIX = ".gt.json"
 
@@ -86,13 +89,38 @@ def annotation_from_fields(fields: dict) -> Annotation:
         bpm=_bpm(fields),
         beats=fields.get("beats_s"),
         downbeats=_downbeats(fields),
-        chords=[Span(start=c["start"], end=c["end"], label=c["label"])
+        chords=[Span(start=c["start"], end=c["end"], label=_chord_label(c))
                 for c in fields.get("chords") or []] or None,
         sections=_sections(fields),
         voice_active=[tuple(pair) for pair in fields["voice_active"]]
         if "voice_active" in fields else None,
         is_music=_is_music(fields),
     )
+
+
+# A lead sheet's chord symbol (music21's "C7", "B-", "Dm7") -> the mir_eval quality it spells.
+_FIGURE_QUALITIES = {"": "maj", "m": "min", "7": "7", "m7": "min7", "maj7": "maj7", "M7": "maj7",
+                     "dim": "dim", "o": "dim", "o7": "dim7", "dim7": "dim7", "ø7": "hdim7", "+": "aug",
+                     "aug": "aug", "6": "maj6", "m6": "min6", "9": "9", "sus4": "sus4", "sus2": "sus2"}
+_FIGURE = re.compile(r"([A-G])(-|#|b)?(.*)")
+
+
+def _chord_label(chord: dict) -> str:
+    """A chord's mir_eval label, with the seventh its lead-sheet `figure` names.
+
+    The symbolic set's labels are the figures' triads ("C:maj" for "C7"): scored as they
+    are, a heard seventh would count against the sevenths metric. A figure is used only
+    when it spells the label's own root and triad.
+    """
+    label, figure = chord["label"], chord.get("figure")
+    match = _FIGURE.fullmatch(figure.strip()) if isinstance(figure, str) else None
+    if match is None or match.group(3) not in _FIGURE_QUALITIES or ":" not in label:
+        return label
+    root = match.group(1) + {"-": "b"}.get(match.group(2) or "", match.group(2) or "")
+    quality = _FIGURE_QUALITIES[match.group(3)]
+    same_root = pitch_class(root) == pitch_class(label.split(":")[0])
+    same_triad = mir_eval.chord.majmin([label], [f"{label.split(':')[0]}:{quality}"])[0] == 1.0
+    return f"{label.split(':')[0]}:{quality}" if same_root and same_triad else label
 
 
 def _key(fields: dict) -> str | None:

@@ -96,3 +96,14 @@ def test_a_missing_audio_file_is_skipped(evalset):
 def test_a_missing_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         discover(tmp_path / "nowhere")
+
+
+def test_a_lead_sheets_figures_give_the_sevenths_its_triad_labels_leave_out(tmp_path):
+    figures = [("C:maj", "C7"), ("Bb:maj", "B-"), ("A:min", "Am7"), ("F:maj", "Fmaj7"),
+               ("C:maj", "Cm"), ("G:maj", "G/B"), ("D:maj", None)]
+    path = write_song(tmp_path, "lead_sheet", {"duration_s": 7.0, "chords": [
+        {"start": float(i), "end": i + 1.0, "label": label, "figure": figure}
+        for i, (label, figure) in enumerate(figures)]})
+    labels = [c.label for c in load_groundtruth(path).annotation.chords]
+    # A figure that disagrees with its label's triad, or that the table does not read, changes nothing.
+    assert labels == ["C:7", "Bb:maj", "A:min7", "F:maj7", "C:maj", "G:maj", "D:maj"]
