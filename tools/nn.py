@@ -1,4 +1,4 @@
-"""Torch ports of madmom's pickled networks (beats/downbeats BLSTM, key CNN, chord CNN).
+"""Torch ports of madmom's pickled networks (beats/downbeats BLSTM, key CNN).
 
 The weights are madmom's own, loaded through madmom and copied; only the arithmetic
 changes: madmom's per-channel convolutions become torch `Conv2d`s, and its per-member,
@@ -16,7 +16,6 @@ from scipy.special import expit
 from torch import nn
 
 from linernotes.tools.madmom_shim import madmom  # first: makes the submodule imports below work
-import madmom.ml.crf  # noqa: E402
 import madmom.ml.nn.activations as _activations  # noqa: E402
 import madmom.ml.nn.layers as _layers  # noqa: E402
 
@@ -86,18 +85,6 @@ def convolutional_network(path: str, *, drop_final_average: bool = False) -> nn.
 def key_network() -> nn.Sequential:
     """madmom's 2018 key CNN without its global average: per-position key logits (24 maps)."""
     return convolutional_network(madmom.models.KEY_CNN[0], drop_final_average=True)
-
-
-@lru_cache(maxsize=None)
-def chord_feature_network() -> nn.Sequential:
-    """madmom's 2016 chord-feature CNN (128 feature maps before its superframe pooling)."""
-    return convolutional_network(madmom.models.CHORDS_CNN_FEAT[0])
-
-
-@lru_cache(maxsize=None)
-def chord_crf():
-    """madmom's linear-chain CRF decoding the chord features (numpy, already fast)."""
-    return madmom.ml.crf.ConditionalRandomField.load(madmom.models.CHORDS_CFCRF[0])
 
 
 def run_convolutional(network: nn.Module, spectrogram: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 # Bumped whenever a detector changes what it returns: part of the analysis cache key.
-ANALYZER_VERSION = "0.6.0"
+ANALYZER_VERSION = "0.7.0"
 
 
 class Tag(BaseModel):

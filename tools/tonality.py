@@ -256,26 +256,22 @@ class Tonality:
 
 
 def harmonic_spectrum(audio: Audio) -> torch.Tensor:
-    """The 8192-sample, 10 fps magnitude spectrum shared by key and chord networks."""
+    """The 8192-sample, 10 fps magnitude spectrum the key network and the chroma read."""
     return spectrogram.stft_magnitude(audio.at(spectrogram.SAMPLE_RATE), frame_size=8192,
                                       fps=SPECTRUM_FPS)
 
 
-def analyze_tonality(audio: Audio, *, spectrum: torch.Tensor | None = None,
-                     use_network: bool = True) -> Tonality:
+def analyze_tonality(audio: Audio, *, use_network: bool = True) -> Tonality:
     """Run the key network once over the song, and read its chroma.
 
     Parameters
     ----------
     audio : Audio
-    spectrum : torch.Tensor, optional
-        `harmonic_spectrum(audio)`, when the caller already has it (chords use it too).
     use_network : bool
         False for licence-clean mode: madmom's key CNN (CC BY-NC-SA weights) is left out
         and its logits are zeros, a uniform opinion, so only the key profiles decide.
     """
-    if spectrum is None:
-        spectrum = harmonic_spectrum(audio)
+    spectrum = harmonic_spectrum(audio)
     spec = spectrogram.log_filtered(spectrum[::SPECTRUM_FPS // KEY_FPS], frame_size=8192,
                                     num_bands=24, fmin=65, fmax=2100, norm_filters=True)
     steps = len(spec) // FRAMES_PER_LOGIT
