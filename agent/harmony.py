@@ -26,8 +26,10 @@ def _parts(label: str) -> tuple[int, str] | None:
 
 
 def _collapsed(timeline: list[str]) -> list[str]:
+    """The chords in order, a chord repeated or re-voiced (C, C/E) counted once: what the symbols show."""
     chords = [label for label in timeline if _parts(label)]
-    return [label for position, label in enumerate(chords) if position == 0 or chords[position - 1] != label]
+    return [label for position, label in enumerate(chords)
+            if position == 0 or chord_symbol(chords[position - 1]) != chord_symbol(label)]
 
 
 def chord_loop(timeline: list[str], *, min_repeats: int = 2, min_match: float = 0.75) -> list[str]:
@@ -35,13 +37,13 @@ def chord_loop(timeline: list[str], *, min_repeats: int = 2, min_match: float = 
 
     Returns the cycle as lead-sheet symbols (["C", "Am", "F", "G"]), or [] when none repeats.
     """
-    chords = _collapsed(timeline)
+    chords = [chord_symbol(label) for label in _collapsed(timeline)]
     for period in range(2, 9):
         if len(chords) < period * min_repeats or len(set(chords[:period])) < 2:
             continue
         matches = sum(chords[position] == chords[position % period] for position in range(len(chords)))
         if matches / len(chords) >= min_match:
-            return [chord_symbol(label) for label in chords[:period]]
+            return chords[:period]
     return []
 
 

