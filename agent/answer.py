@@ -64,6 +64,18 @@ class Reply(BaseModel):
     resolved: bool = True  # False when no measured fact answers it (a search answer)
 
 
+# A song-level field compared across songs: (measure, how it is shown, the word for the higher one;
+# None where higher means nothing).
+_SONG_MEASURES = {
+    "tempo": (lambda analysis: analysis.summary.bpm, lambda bpm: f"{bpm:.0f} BPM", "faster"),
+    "loudness": (lambda analysis: analysis.summary.loudness_lufs, lambda lufs: f"{lufs:.1f} LUFS", "louder"),
+    "duration": (lambda analysis: analysis.source.duration_s, format_time, "longer"),
+    "energy": (lambda analysis: analysis.summary.energy, lambda energy: f"energy {energy:.2f}", "more energetic"),
+    "key": (lambda analysis: analysis.summary.key or "no clear key", str, None),
+    "time_signature": (lambda analysis: analysis.summary.time_signature or "no metre", str, None),
+}
+
+
 def _span_text(start: float, end: float) -> str:
     return f"{format_time(start)}–{format_time(end)}"
 
@@ -134,6 +146,9 @@ class Answerer:
             return Reply(text=self.library_lines(), question=question)
         if question.intent == "library":
             return self._library(question)
+        if len(question.song_ids) >= 2 and question.field in _SONG_MEASURES and not question.spans \
+                and question.intent in ("lookup", "compare"):
+            return self._between_songs(question)
         song = self._song(question)
         if isinstance(song, Reply):
             return song
@@ -211,6 +226,10 @@ class Answerer:
                 text = f"{Where} the chord is {chords[0]}." if chords else f"{Where} no chord was detected."
             else:
                 text = f"{Where} the chords are {', '.join(chords[:8])}." if chords else f"{Where} no chords were detected."
+        elif field in ("section", "duration") and question.spans[0].section is not None:
+            named = where.removeprefix("in ").split(" (")[0]
+            text = (f"{named[:1].upper()}{named[1:]} runs from {format_time(start)} to {format_time(end)}: "
+                    f"{end - start:.0f} s.")
         elif field == "section":
             section = facts.section_at(analysis, start)
             text = (f"{Where} {section_name(analysis, section)} plays ({_span_text(section.start, section.end)})."
@@ -318,6 +337,9 @@ class Answerer:
         elif field in ("mood", "genre"):
             labels = top_labels(summary.moods if field == "mood" else summary.genres, threshold=facts.TAG_FLOOR)
             text = f"{name}'s {field} tags are {_names(labels)}." if labels else f"No {field} stands out in {name}."
+            if field == "mood" and summary.valence is not None:
+                leaning = "bright" if summary.valence >= 0.6 else "dark" if summary.valence <= 0.4 else "neither bright nor dark"
+                text += f" Its valence is {summary.valence:.2f} on a 0–1 scale: {leaning}."
         elif field == "chords":
             symbols = facts.chords_in(analysis, 0.0, analysis.source.duration_s).value
             text = f"The chords of {name} are {', '.join(symbols[:10])}." if symbols else f"No chords were detected in {name}."
@@ -445,6 +467,25 @@ class Answerer:
         return Reply(text="\n".join(lines), question=question,
                      citations=[Citation(song_id=song.id, title=song.name, start=start, end=end) for start, end, _ in sides])
 
+    def _between_songs(self, question: Question) -> Reply:
+        """A field for two or more named songs side by side: "is brahms faster than the rag?"."""
+        measure, shown, word = _SONG_MEASURES[question.field]
+        songs = [song for song in map(self.library.get, question.song_ids) if song is not None]
+        values = [(song, measure(song.analysis)) for song in songs]
+        listed = "; ".join(f"{song.name}: {shown(value) if value is not None else 'not measured'}"
+                           for song, value in values)
+        measured = sorted(((song, value) for song, value in values if value is not None),
+                          key=lambda pair: pair[1], reverse=True)
+        if word and len(measured) >= 2:
+            (top, high), (_, second) = measured[0], measured[1]
+            lead = (f"{top.name} is {word}: {shown(high)} against {shown(second)}." if shown(high) != shown(second)
+                    else f"They are level: {shown(high)}.")
+        else:
+            lead = "Side by side:"
+        return Reply(text=f"{lead} ({listed})", question=question,
+                     citations=[Citation(song_id=song.id, title=song.name, start=0.0, end=song.analysis.source.duration_s)
+                                for song in songs])
+
     def _sections(self, question: Question, song: LibrarySong) -> Reply:
         return Reply(text=self.sections_text(song.id), question=question,
                      citations=[Citation(song_id=song.id, title=song.name, start=section.start, end=section.end)
@@ -533,7 +574,8 @@ class Answerer:
         elif ask == "instrument":
             selected = [song for song in songs if any(
                 family_of(tag.label, INSTRUMENT_WORDS) == question.value for tag in song.analysis.summary.instruments
-                if tag.score >= facts.TAG_FLOOR)]
+                if tag.score >= facts.TAG_FLOOR) or any(
+                facts.has_instrument(window, question.value) for window in facts.windows(song.analysis))]
             text = self._selection(selected, (f"have {question.value}", f"has {question.value}"),
                                    lambda song: ", ".join(top_labels(song.analysis.summary.instruments, limit=3)))
         else:

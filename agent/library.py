@@ -136,7 +136,12 @@ class Library:
         return found[0] if len(found) == 1 else None
 
     def find_songs(self, text: str) -> list[LibrarySong]:
-        """The songs the text names, best match first (ties all returned); [] when it names none."""
+        """The songs the text names, best match first: every song named in full ("is brahms faster
+        than the maple leaf rag?") and the best fuzzy matches (ties all returned); [] when it names none."""
+        return self._named_by(text, at_least=1.0)
+
+    def _named_by(self, text: str, *, at_least: float) -> list[LibrarySong]:
+        """The best-scoring songs, and those scoring `at_least`; by id or distinctive word when none scores."""
         words = normalised_words(text)
         scored = [(_match_score(song, words, text), song) for song in self.songs]
         scored = [(score, song) for score, song in scored if score >= 0.6]
@@ -144,7 +149,7 @@ class Library:
             by_id = self.get(text.strip()) or self._by_distinctive_word(text)
             return [by_id] if by_id else []
         top = max(score for score, _ in scored)
-        return [song for score, song in sorted(scored, key=lambda pair: -pair[0]) if score >= top - 1e-9]
+        return [song for score, song in sorted(scored, key=lambda pair: -pair[0]) if score >= min(top - 1e-9, at_least)]
 
     def _by_distinctive_word(self, text: str) -> LibrarySong | None:
         """The one song a title word of the text names ("how loud is feelings?"), else the one song
@@ -162,17 +167,30 @@ class Library:
 
     def find_song(self, text: str) -> LibrarySong | None:
         """The one song the text names, else None (no match, or several equally good)."""
-        found = self.find_songs(text)
+        found = self._named_by(text, at_least=float("inf"))
         return found[0] if len(found) == 1 else None
 
 
-def without_names(text: str, songs: list[LibrarySong]) -> str:
-    """The text with the songs' names blanked out, so that "synth01_pop_modulation" asks nothing about keys."""
+def without_names(text: str, songs: list[LibrarySong], *, full_names: bool = True) -> str:
+    """The text with the songs' names blanked out, so that "synth01_pop_modulation" asks nothing about keys.
+
+    A song named by one word of its title ("how long is the intro of feelings?") has that word
+    blanked, so that "feelings" asks nothing about the mood. With `full_names` False a name given
+    in full stays: what its words ask ("when does the tempo change in tempo_change?") is still read.
+    """
     for song in songs:
+        named = 0
         for name in sorted(song.names, key=len, reverse=True):
             words = [re.escape(word) for word in normalised_words(name)]
             if words:
-                text = re.sub(r"[\W_]*".join(words), " ", text, flags=re.I)
+                pattern = r"[\W_]*".join(words)
+                named += len(re.findall(pattern, text, flags=re.I))
+                if full_names:
+                    text = re.sub(pattern, " ", text, flags=re.I)
+        if not named:
+            for word in song.name_words - _QUESTION_WORDS:
+                if len(word) >= _MIN_TITLE_WORD:
+                    text = re.sub(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", " ", text, flags=re.I)
     return text
 
 

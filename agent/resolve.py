@@ -64,10 +64,10 @@ _SECTION_PATTERN = re.compile(
     rf"\b(?:(?P<ordinal>{_ORDINAL_WORDS})\s+)?(?P<label>{_SECTION_WORDS}|section|part)s?\b(?:\s+(?P<number>\d))?", re.I)
 _POSITIONAL = [
     (re.compile(r"\b(?:the\s+)?(?:opening|beginning|start of the song)\b", re.I), SectionRef(ordinal=1)),
-    (re.compile(r"\b(?:the\s+)?(?:ending|end of the song|close)\b", re.I), SectionRef(ordinal=-1)),
+    (re.compile(r"\b(?:the\s+)?(?:ending|end of the song|close)\b|\bat the (?:very )?end\b", re.I), SectionRef(ordinal=-1)),
 ]
 _SECONDS = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:s|sec|secs|second|seconds)\b", re.I)
-_MINUTES = re.compile(r"\b(\d+)\s*(?:min|minute|minutes)(?:\s*(?:and\s*)?(\d+)(?:\s*(?:s|sec|seconds?))?)?\b", re.I)
+_MINUTES = re.compile(r"\b(\d+)\s*(?:min|minute|minutes|m)(?:\s*(?:and\s*)?(\d+)(?:\s*(?:s|sec|seconds?))?)?\b", re.I)
 _RANGE = re.compile(r"\b(?:between|from)\b", re.I)
 
 _FIELD_WORDS: list[tuple[Field, re.Pattern[str]]] = [
@@ -78,9 +78,9 @@ _FIELD_WORDS: list[tuple[Field, re.Pattern[str]]] = [
     ("vocals", re.compile(r"\bvoices?\b|vocal|\bsing|\bsung\b|singer|speech|spoken|speak|lyrics|\bvocalist", re.I)),
     ("loudness", re.compile(r"\bloud|\bquiet|\bsoft(?:est)?\b|volume|\blufs\b", re.I)),
     ("energy", re.compile(r"\benerg|\bintens", re.I)),
-    ("mood", re.compile(r"\bmood|\bfeel|emotion|\bvibe", re.I)),
+    ("mood", re.compile(r"\bmood|\bfeel|emotion|\bvibe|\bhappy|\bsad\b|\bcheerful|\bgloomy|\bupbeat|\bmelanchol", re.I)),
     ("genre", re.compile(r"\bgenre|\bstyle\b|kind of music|type of music", re.I)),
-    ("duration", re.compile(r"how long|\blength\b|duration|\blongest\b|\bshortest\b", re.I)),
+    ("duration", re.compile(r"how long|\blength\b|duration|\blong(?:er|est)\b|\bshort(?:er|est)\b", re.I)),
     ("section", re.compile(r"\b(?:what|which) (?:section|part)\b|\bsection (?:is|are) (?:playing|on)\b", re.I)),
     ("instruments", re.compile(r"instrument|\bplays?\b|playing", re.I)),
 ]
@@ -108,6 +108,7 @@ _SECTIONS = re.compile(r"\bstructure\b|\bform\b|what (?:are the |)sections|which
                        r"how many sections", re.I)
 _SONGS = re.compile(r"\b(?:list|show) (?:my |the |all )?songs\b|what songs do i have|which songs do i have|"
                     r"what(?:'s| is) in (?:my|the) library", re.I)
+_BETWEEN_SONGS = re.compile(r"\bthan\b|\bor\b|\band\b|\bvs\.?\b|\bversus\b|\bcompare|\bboth\b|\bbetween\b", re.I)
 _YES_NO = re.compile(r"(?:^|,)\s*(?:and\s+)?(?:is|are|does|do|did|was|were|has|have|can)\b", re.I)
 _THIS = re.compile(r"\b(?:this|that|the) (?:song|track|piece|tune)\b|\bit\b", re.I)
 _FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|then|also)\b", re.I)
@@ -214,6 +215,9 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
         The thread's last resolved question: a follow-up keeps its song, field and event.
     """
     songs = library.find_songs(text)
+    if songs and _BETWEEN_SONGS.search(text):
+        # "is brahms faster than the maple leaf rag?": the second song may be named more loosely.
+        songs += [song for song in library.find_songs(without_names(text, songs)) if song not in songs][:1]
     song_ids = [song.id for song in songs]
     asked, text = text, without_names(text, songs)
     library_wide = bool(_LIBRARY.search(text)) or (not songs and bool(_SUPERLATIVE_PATTERN.search(text))
@@ -222,13 +226,13 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     # A name may hold field words ("tempo_change"): the question's own words first, then the whole
     # text, unless the question only names a song ("Slow River?" asks no tempo: its overview).
     overview = bool(songs) and bool(_OVERVIEW.fullmatch(text.strip()))
-    field = _field(text) or (None if overview else _field(asked))
     instrument = _instrument(text)
+    field = _field(text) or (None if overview or instrument else _field(without_names(asked, songs, full_names=False)))
     if instrument == "voice":
         field, instrument = "vocals", None
     elif instrument and field in (None, "instruments", "section"):
         field = "instruments"
-    event = (_event(text) or _event(asked)) if (_WHEN.search(text) or re.search(r"\bloudest\b|\bquietest\b", text, re.I)) else None
+    event = (_event(text) or _event(without_names(asked, songs, full_names=False))) if (_WHEN.search(text) or re.search(r"\bloudest\b|\bquietest\b", text, re.I)) else None
     if field == "energy" and _WHEN.search(text):
         event = _energy_event(text, event)
     ordinal = next((value for word, value in _ORDINALS.items() if re.search(rf"\b{word}\b", text, re.I)), 1)
@@ -245,6 +249,9 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
             field, instrument = previous.field, instrument or previous.instrument
         if event is None and not spans and previous.intent == "event" and _WHEN.search(text):
             event = previous.event
+    if event in ("start", "stop") and field is None and instrument is None \
+            and any(span.section is not None for span in spans):
+        field, event = "section", None  # "when does the last chorus start?": the section's own times
     if event in ("start", "stop") and field is None:
         field = "vocals"
     if event == "change" and field not in ("key", "tempo"):

@@ -121,3 +121,40 @@ def test_a_question_that_only_names_a_song_gets_its_overview(answerer, question)
 def test_the_words_of_a_title_do_not_pick_the_field(answerer):
     assert answerer.answer("what key is Slow River in?").question.field == "key"
     assert answerer.answer("how fast is slow river?").text.startswith("The tempo of Slow River is 90 BPM")
+
+
+@pytest.mark.parametrize("question, text", [
+    ("how long is the verse in feelings?", "The verse runs from 0:00 to 0:10: 10 s."),  # "feelings" asks no mood
+    ("when does the breakdown start in feelings?", "The breakdown runs from 0:20 to 0:30: 10 s."),
+    ("when does the last section of feelings begin?", "The outro runs from 0:30 to 0:40: 10 s."),
+])
+def test_a_sections_length_and_times(answerer, question, text):
+    assert answerer.answer(question).text == text
+
+
+def test_a_title_word_that_names_the_song_asks_nothing_itself(answerer):
+    reply = answerer.answer("is there a guitar in feelings?")
+    assert reply.question.field == "instruments" and reply.question.instrument == "guitar"
+
+
+@pytest.mark.parametrize("question, lead", [
+    ("is steady hands faster than slow river?", "Steady Hands is faster: 120 BPM against 90 BPM."),
+    ("which is faster, slow river or feelings?", "Chorus of Feelings is faster: 120 BPM against 90 BPM."),
+    ("compare the tempo of slow river and steady hands", "Steady Hands is faster: 120 BPM against 90 BPM."),
+])
+def test_a_field_of_two_named_songs_is_compared(answerer, question, lead):
+    reply = answerer.answer(question)
+    assert len(reply.question.song_ids) == 2
+    assert reply.text.startswith(lead) and len(reply.citations) == 2
+
+
+def test_one_named_song_is_not_a_comparison(answerer):
+    reply = answerer.answer("what is the tempo of slow river and its key?")
+    assert reply.question.song_ids == [_library()[2].source.sha256]
+
+
+def test_minute_shorthand_and_the_end_are_times():
+    from linernotes.agent.resolve import SectionRef, parse_sections, parse_times
+
+    assert parse_times("what about at 1m50?") == [110] and parse_times("3 more chords") == []
+    assert parse_sections("and right at the end?") == [SectionRef(ordinal=-1)]
